@@ -1,0 +1,73 @@
+/**
+ * `defineScale`: the typed entry point of `config/scale.ts`, and the defaults every
+ * field falls back to.
+ */
+import type { PluginEntry } from '../plugins/contract.ts'
+import type { ConfigInput, TierLimits } from './schema.ts'
+
+export type Tier = 'free' | 'paid'
+export const TIERS: readonly Tier[] = ['free', 'paid']
+
+/** What a config file exports. Every field is optional; see {@link DEFAULTS}. */
+export type ScaleConfig = Omit<ConfigInput, 'plugins'> & { plugins?: PluginEntry[] }
+
+/**
+ * Declare the runtime's configuration with types and editor completion.
+ *
+ * @example
+ * export default defineScale({
+ *   instances: 1,
+ *   tiers: { free: { ... }, paid: { ... } },
+ *   plugins: [],
+ * })
+ */
+export function defineScale(config: ScaleConfig): ScaleConfig {
+  return config
+}
+
+/** Fully defaulted configuration, after the environment overlay. Durations are in ms. */
+export interface ResolvedConfig {
+  instances: number
+  allowInMemory: string[]
+  server: {
+    port: number
+    hostname: string
+    bodyLimit: number
+    trustedProxyHops: number
+    shutdownTimeoutMs: number
+    allowedOrigins: string[]
+  }
+  database: {
+    url?: string
+    schema?: string
+    dataDir: string
+    migrate: boolean
+    pool: { max: number; acquireTimeoutMs: number; slowQueryMs: number }
+  }
+  redis: { url?: string; keyPrefix: string; commandTimeoutMs: number }
+  auth: { jwtSecret?: string; issuer: string; audience: string; tokenTtlMs: number; tokenCacheSize: number }
+  llm: {
+    provider: 'anthropic' | 'fake'
+    apiKey?: string
+    baseURL?: string
+    model: string
+    timeoutMs: number
+    maxRetries: number
+    fakeTokenDelayMs: number
+    concurrency: number
+    maxQueued: number
+    eventRetentionMs: number
+    system?: string
+    bufferTurns: number
+  }
+  tiers: Record<Tier, TierLimits>
+  anonymous: { requestsPerMinute: number }
+  logging: { level: string; requests: boolean }
+  metrics: { enabled: boolean }
+  plugins: PluginEntry[]
+}
+
+export const DEFAULT_TIERS: Record<Tier, TierLimits> = {
+  free: { requestsPerMinute: { api: 600, sync: 120 }, chatPerMinute: 20, maxTokens: 1024 },
+  paid: { requestsPerMinute: { api: 3000, sync: 600 }, chatPerMinute: 100, maxTokens: 4096 },
+}

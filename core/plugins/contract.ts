@@ -1,0 +1,68 @@
+/**
+ * The plugin contract. A plugin is a manifest plus `setup(ctx)`; the loader checks every
+ * manifest before it calls any `setup`.
+ *
+ * @example
+ * export default function auditLog(opts: { path?: string } = {}): ScalePlugin {
+ *   return {
+ *     manifest: { name: 'audit-log', core: '^0.1.0' },
+ *     setup: (ctx) => ({ app: new Elysia({ name: 'audit-log' }).onAfterResponse(...) }),
+ *   }
+ * }
+ */
+import type { AnyElysia } from 'elysia'
+import type { Sql } from 'postgres'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import type { ResolvedConfig } from '../config/define.ts'
+import type { Db, SlotName, Slots } from '../ports/index.ts'
+
+/** Services a plugin can ask the core to connect to. */
+export type Service = 'postgres' | 'redis'
+
+export interface PluginManifest {
+  /** Unique name, kebab-case; what `requires.plugins` of others refers to. */
+  name: string
+  /** Semver range of the core this plugin supports, e.g. `^0.1.0`. */
+  core: string
+  /** Slots this plugin fills. At most one plugin may fill each slot. */
+  provides?: SlotName[]
+  requires?: {
+    /** Plugins that must be listed too. */
+    plugins?: string[]
+    /** Shared connections the core must have open (`postgres` means not the embedded database). */
+    services?: Service[]
+  }
+}
+
+export interface PluginContext {
+  config: ResolvedConfig
+  logger: Logger
+  /** Register metrics here; they appear on `/metrics`. */
+  metrics: Registry
+  /** The primary database (Drizzle), opened once by the core. */
+  db: Db
+  /** The postgres.js client behind `db`, when the database is PostgreSQL. */
+  postgres?: Sql
+  /** Slots filled by plugins set up before this one, and defaults created so far. */
+  slots: Readonly<Partial<Slots>>
+}
+
+export interface PluginSetup {
+  slots?: Partial<Slots>
+  /** Routes and hooks, mounted on the app after the core's own hooks. */
+  app?: AnyElysia
+}
+
+export type HealthResult = 'ok' | { status: 'ok' | 'degraded' | 'down'; detail?: string }
+
+export interface ScalePlugin {
+  manifest: PluginManifest
+  setup(ctx: PluginContext): PluginSetup | Promise<PluginSetup>
+  health?(): Promise<HealthResult> | HealthResult
+  /** Release what `setup` took. Called once per process stop; must be safe to call twice. */
+  stop?(): Promise<void> | void
+}
+
+/** A plugin in `config.plugins`: the plugin itself, an npm package name, or `[name, options]`. */
+export type PluginEntry = ScalePlugin | string | [string, Record<string, unknown>]
