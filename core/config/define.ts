@@ -39,7 +39,6 @@ export interface ResolvedConfig {
   }
   database: {
     url?: string
-    schema?: string
     dataDir: string
     migrate: boolean
     pool: { max: number; acquireTimeoutMs: number; slowQueryMs: number }

@@ -47,7 +47,6 @@ function overlay(c: ScaleConfig, env: Env): ScaleConfig {
   if (env.PORT) set('server', { port: int('PORT', env.PORT) })
   if (env.HOST) set('server', { hostname: env.HOST })
   if (env.DATABASE_URL) set('database', { url: env.DATABASE_URL })
-  if (env.DATABASE_SCHEMA) set('database', { schema: env.DATABASE_SCHEMA })
   if (env.DATA_DIR) set('database', { dataDir: env.DATA_DIR })
   if (env.MIGRATE_ON_START) set('database', { migrate: env.MIGRATE_ON_START !== 'false' })
   if (env.REDIS_URL) set('redis', { url: env.REDIS_URL })
@@ -94,7 +93,6 @@ export function resolveConfig(input: ScaleConfig, env: Env = {}): ResolvedConfig
     },
     database: {
       url: c.database?.url,
-      schema: c.database?.schema,
       dataDir: c.database?.dataDir ?? './data',
       migrate: c.database?.migrate ?? true,
       pool: {

@@ -53,7 +53,6 @@ export const ConfigSchema = T.Object(
       T.Object(
         {
           url: T.Optional(T.String({ pattern: '^postgres(ql)?://', description: 'a postgres:// or postgresql:// URL' })),
-          schema: T.Optional(T.String({ pattern: '^[a-z_][a-z0-9_]*$', description: 'a lower-case schema name' })),
           dataDir: T.Optional(T.String({ minLength: 1, description: "a folder for the embedded database, or 'memory://'" })),
           migrate: T.Optional(T.Boolean({ description: 'true or false' })),
           pool: T.Optional(

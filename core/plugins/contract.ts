@@ -15,6 +15,7 @@ import type { Sql } from 'postgres'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { ResolvedConfig } from '../config/define.ts'
+import type { Guard } from '../http/guard.ts'
 import type { Db, SlotName, Slots } from '../ports/index.ts'
 
 /** Services a plugin can ask the core to connect to. */
@@ -48,10 +49,20 @@ export interface PluginContext {
   slots: Readonly<Partial<Slots>>
 }
 
+/** What a plugin's routes can use once every slot is wired. */
+export interface PluginApi {
+  /** The core's guard: `{ auth: 'api' | 'sync' | 'chat' }` or `{ anonymous: true }` on a route. */
+  guard: Guard
+  slots: Readonly<Slots>
+}
+
 export interface PluginSetup {
   slots?: Partial<Slots>
-  /** Routes and hooks, mounted on the app after the core's own hooks. */
-  app?: AnyElysia
+  /**
+   * Routes and hooks, mounted after the core's own. A function is called once all slots are
+   * wired, for routes that need the guard (authentication and rate limits) or other slots.
+   */
+  app?: AnyElysia | ((api: PluginApi) => AnyElysia)
 }
 
 export type HealthResult = 'ok' | { status: 'ok' | 'degraded' | 'down'; detail?: string }

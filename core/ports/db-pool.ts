@@ -4,7 +4,8 @@
  *
  * Contract: `db` is a Drizzle database on the shared schema; `stats()` is cheap and safe to
  * call per scrape; `close()` is idempotent. Left out on purpose: which server a query goes
- * to (that is the db router's job) and schema migrations.
+ * to (that is the db router's job) and schema migrations. The default pool is static; live
+ * sizing, acquire timeouts and the slow-query log are what `pool-tuner` adds.
  */
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import type * as schema from '../db/schema.ts'
@@ -15,8 +16,6 @@ export interface PoolStats {
   driver: 'pglite' | 'postgres'
   /** Configured maximum connections (1 for the embedded database). */
   max: number
-  /** Queries slower than the slow-query threshold since start. */
-  slowQueries: number
 }
 
 export interface DbPool {

@@ -1,0 +1,192 @@
+/**
+ * Builds a runtime from a resolved config: checks plugins, opens the database, wires slots
+ * (plugins first, defaults for the rest), mounts routes. `listen()` serves it; `stop()`
+ * drains and closes everything in reverse order of start.
+ */
+import { openapi } from '@elysiajs/openapi'
+import { Elysia, type AnyElysia } from 'elysia'
+import type { ResolvedConfig } from './config/define.ts'
+import { migrateDatabase } from './db/migrate.ts'
+import { openDatabase } from './db/open.ts'
+import { createMemoryCache } from './defaults/memory-cache.ts'
+import { createMemoryRateLimiter } from './defaults/memory-rate-limiter.ts'
+import { createMemorySessionStore } from './defaults/memory-session.ts'
+import { createInProcessDispatch } from './defaults/in-process-dispatch.ts'
+import { createPrimaryRouter } from './defaults/primary-router.ts'
+import { createStaticPool } from './defaults/static-pool.ts'
+import type { AppDeps, HealthReport } from './http/deps.ts'
+import { errorHandler } from './http/errors.ts'
+import { createGuard } from './http/guard.ts'
+import { observe } from './http/observe.ts'
+import { createLogger, type Logger } from './observability/logger.ts'
+import { createMetrics } from './observability/metrics.ts'
+import { checkManifests } from './plugins/check.ts'
+import { resolvePlugins } from './plugins/resolve.ts'
+import { stopPlugins, wirePlugins } from './plugins/wire.ts'
+import type { Slots } from './ports/index.ts'
+import { authRoutes } from './routes/auth.ts'
+import { conversationRoutes } from './routes/conversations.ts'
+import { operationRoutes } from './routes/operations.ts'
+import { syncRoutes } from './routes/sync.ts'
+import { detectRuntime, type Listening, type RuntimeAdapter } from './runtime/index.ts'
+import { jwtSecret } from './secret.ts'
+import { createConversationService } from './services/conversations.ts'
+import { createSyncService } from './services/sync.ts'
+import { createTokenService } from './services/tokens.ts'
+import { createUserService } from './services/users.ts'
+import { CORE_VERSION } from './version.ts'
+
+export interface Runtime {
+  app: AnyElysia
+  config: ResolvedConfig
+  slots: Slots
+  deps: AppDeps
+  logger: Logger
+  /** Serve on `config.server.port` (0 picks a free port); resolves with the bound port. */
+  listen(): Promise<{ port: number }>
+  /** Drain and release everything. Safe to call more than once. */
+  stop(): Promise<void>
+}
+
+export interface RuntimeOptions {
+  logger?: Logger
+  runtime?: RuntimeAdapter
+}
+
+export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = opts.logger ?? createLogger(config.logging.level)
+  const runtime = opts.runtime ?? (await detectRuntime())
+  const metrics = createMetrics()
+
+  const plugins = await resolvePlugins(config.plugins)
+  checkManifests(plugins, config)
+
+  const database = await openDatabase(config.database)
+  try {
+    if (config.database.migrate) await migrateDatabase(database)
+  } catch (e) {
+    await database.close()
+    throw e
+  }
+  const defaultPool = createStaticPool(database, config.database.pool.max)
+  const wired = await wirePlugins(plugins, {
+    config,
+    logger,
+    metrics: metrics.registry,
+    db: database.db,
+    postgres: database.postgres,
+  }).catch(async (e) => {
+    await database.close()
+    throw e
+  })
+
+  const dbPool = wired.slots.dbPool ?? defaultPool
+  const slots: Slots = {
+    session: wired.slots.session ?? createMemorySessionStore({ ttlMs: 86_400_000 }),
+    rateLimit: wired.slots.rateLimit ?? createMemoryRateLimiter(),
+    cache: wired.slots.cache ?? createMemoryCache(),
+    dbPool,
+    dbRouter: wired.slots.dbRouter ?? createPrimaryRouter(dbPool),
+    llmDispatch:
+      wired.slots.llmDispatch ??
+      createInProcessDispatch({ concurrency: config.llm.concurrency, maxQueued: config.llm.maxQueued, eventRetentionMs: config.llm.eventRetentionMs }),
+  }
+
+  const secret = await jwtSecret(config, logger)
+  const tokens = createTokenService(config.auth, secret)
+  const guard = createGuard({ config, tokens, limiter: slots.rateLimit, onLimited: (group) => metrics.rateLimited.inc({ group }) })
+  const state = { draining: false }
+
+  async function health(): Promise<HealthReport> {
+    const checks: Record<string, string> = {}
+    checks.database = await withTimeout(slots.dbRouter.write().execute('select 1').then(() => 'ok'), 2000)
+    for (const p of wired.started) {
+      if (!p.health) continue
+      checks[p.manifest.name] = await withTimeout(
+        Promise.resolve(p.health()).then((r) => (r === 'ok' ? 'ok' : r.detail ? `${r.status}: ${r.detail}` : r.status)),
+        2000,
+      )
+    }
+    const down = Object.values(checks).some((c) => !c.startsWith('ok') && !c.startsWith('degraded'))
+    return { status: state.draining ? 'draining' : down ? 'not_ready' : 'ready', checks }
+  }
+
+  const deps: AppDeps = {
+    config,
+    logger,
+    metrics,
+    slots,
+    tokens,
+    users: createUserService(slots.dbRouter, runtime),
+    conversations: createConversationService(slots.dbRouter),
+    sync: createSyncService(slots.dbRouter),
+    guard,
+    health,
+  }
+
+  let app: AnyElysia = new Elysia({ name: 'scale-runtime', normalize: false })
+    .use(errorHandler(logger))
+    .use(observe({ logger, metrics, bodyLimit: config.server.bodyLimit, logRequests: config.logging.requests, metricsEnabled: config.metrics.enabled }))
+    .use(
+      openapi({
+        path: '/v1/docs',
+        specPath: '/v1/openapi.json',
+        documentation: { info: { title: 'scale-runtime API', version: CORE_VERSION } },
+      }),
+    )
+    .use(operationRoutes(deps))
+    .use(authRoutes(deps))
+    .use(conversationRoutes(deps))
+    .use(syncRoutes(deps))
+  for (const pluginApp of wired.apps) app = app.use(typeof pluginApp === 'function' ? pluginApp({ guard, slots }) : pluginApp)
+
+  let listening: Listening | undefined
+  let stopping: Promise<void> | undefined
+
+  return {
+    app,
+    config,
+    slots,
+    deps,
+    logger,
+    async listen() {
+      listening = await runtime.listen(app, { port: config.server.port, hostname: config.server.hostname, maxRequestBodySize: config.server.bodyLimit * 2 })
+      return { port: listening.port }
+    },
+    stop() {
+      stopping ??= (async () => {
+        state.draining = true
+        if (listening) {
+          const graceful = listening.stop(true)
+          const timedOut = await Promise.race([graceful.then(() => false), sleep(config.server.shutdownTimeoutMs).then(() => true)])
+          if (timedOut) {
+            logger.warn({ timeoutMs: config.server.shutdownTimeoutMs }, 'in-flight requests did not finish in time; closing them')
+            await listening.stop(false)
+          }
+        }
+        await slots.llmDispatch.stop()
+        const errors = await stopPlugins(wired.started)
+        for (const s of [slots.session, slots.rateLimit, slots.cache]) await s.stop?.()
+        await slots.dbRouter.stop?.()
+        await dbPool.close()
+        await database.close()
+        for (const e of errors) logger.error({ err: e }, 'plugin stop failed')
+      })()
+      return stopping
+    },
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.())
+
+async function withTimeout(p: Promise<string>, ms: number): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<string>((r) => {
+    timer = setTimeout(() => r(`down: no answer in ${ms} ms`), ms)
+  })
+  try {
+    return await Promise.race([p.catch((e: Error) => `down: ${e.message}`), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}

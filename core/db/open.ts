@@ -1,0 +1,51 @@
+/**
+ * Opens the primary database once per process: embedded PGlite in a data folder when no
+ * `DATABASE_URL` is set, PostgreSQL through postgres.js otherwise. Drivers load lazily.
+ */
+import { mkdirSync } from 'node:fs'
+import type { PGlite } from '@electric-sql/pglite'
+import type { Sql } from 'postgres'
+import type { ResolvedConfig } from '../config/define.ts'
+import type { Db } from '../ports/db-pool.ts'
+import * as schema from './schema.ts'
+
+export interface Database {
+  driver: 'pglite' | 'postgres'
+  db: Db
+  /** The postgres.js client, when the database is PostgreSQL. */
+  postgres?: Sql
+  pglite?: PGlite
+  close(): Promise<void>
+}
+
+export async function openDatabase(cfg: ResolvedConfig['database']): Promise<Database> {
+  if (cfg.url) {
+    const { default: postgres } = await import('postgres')
+    const { drizzle } = await import('drizzle-orm/postgres-js')
+    const client = postgres(cfg.url, {
+      max: cfg.pool.max,
+      connect_timeout: Math.ceil(cfg.pool.acquireTimeoutMs / 1000),
+      idle_timeout: 60,
+      onnotice: () => {},
+    })
+    let closed: Promise<void> | undefined
+    return {
+      driver: 'postgres',
+      db: drizzle(client, { schema }) as unknown as Db,
+      postgres: client,
+      close: () => (closed ??= client.end({ timeout: 5 })),
+    }
+  }
+  const { PGlite } = await import('@electric-sql/pglite')
+  const { drizzle } = await import('drizzle-orm/pglite')
+  if (cfg.dataDir !== 'memory://') mkdirSync(cfg.dataDir, { recursive: true })
+  const pglite = new PGlite(cfg.dataDir === 'memory://' ? undefined : cfg.dataDir)
+  await pglite.waitReady
+  let closed: Promise<void> | undefined
+  return {
+    driver: 'pglite',
+    db: drizzle(pglite, { schema }) as unknown as Db,
+    pglite,
+    close: () => (closed ??= pglite.close()),
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Turns every failure into the API's error shape `{ error: { code, message } }`: coded
+ * errors keep their status, validation and parse failures are 400, unknown routes 404,
+ * anything else a 500 whose details go to the log, never to the client.
+ */
+import { Elysia, ValidationError } from 'elysia'
+import type { Logger } from 'pino'
+import { ScaleError, isScaleError } from '../errors.ts'
+
+export function errorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } })
+}
+
+export function errorResponse(status: number, code: string, message: string, headers?: Record<string, string>): Response {
+  return new Response(errorBody(code, message), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  })
+}
+
+export const scaleErrorResponse = (e: ScaleError) => errorResponse(e.status, e.code, e.message, e.headers)
+
+function validationMessage(e: ValidationError): string {
+  const first = e.all[0]
+  if (!first) return `${e.type} is not valid`
+  const where = 'path' in first && first.path ? `${e.type}${first.path.replaceAll('/', '.')}` : e.type
+  const found = 'value' in first && first.value !== undefined ? `; got ${JSON.stringify(first.value)?.slice(0, 60)}` : ''
+  return `${where}: ${first.summary ?? first.message}${found}`
+}
+
+export function errorHandler(logger: Logger) {
+  return new Elysia({ name: 'scale-errors' }).onError({ as: 'global' }, ({ code, error, request, path }) => {
+    if (isScaleError(error)) return scaleErrorResponse(error)
+    // A coded error thrown while parsing arrives wrapped in Elysia's ParseError.
+    const cause = (error as { cause?: unknown }).cause
+    if (isScaleError(cause)) return scaleErrorResponse(cause)
+    switch (code) {
+      case 'VALIDATION':
+        return errorResponse(400, 'VALIDATION_FAILED', validationMessage(error as ValidationError))
+      case 'PARSE':
+        return errorResponse(400, 'VALIDATION_FAILED', 'the request body could not be parsed; send JSON with Content-Type: application/json')
+      case 'NOT_FOUND':
+        return errorResponse(404, 'NOT_FOUND', `no route for ${request.method} ${path}`)
+      case 'INVALID_COOKIE_SIGNATURE':
+      case 'INVALID_FILE_TYPE':
+        return errorResponse(400, 'VALIDATION_FAILED', (error as Error).message)
+    }
+    // Elysia's own status errors (e.g. 413 from the body parser, 405) keep their status.
+    const status = (error as { status?: number }).status
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return errorResponse(status, status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED', (error as Error).message || 'bad request')
+    }
+    logger.error({ err: error, method: request.method, path }, 'unhandled error')
+    return errorResponse(500, 'INTERNAL', 'internal error; the details are in the server log')
+  })
+}
+
+export { ScaleError }

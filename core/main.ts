@@ -1,0 +1,41 @@
+/** `npm start`: load config/scale.ts (or SCALE_CONFIG), start the api, stop cleanly on SIGTERM/SIGINT. */
+import { createRuntime } from './app.ts'
+import { loadConfig } from './config/load.ts'
+import { isScaleError } from './errors.ts'
+import { createLogger } from './observability/logger.ts'
+
+async function main() {
+  const config = await loadConfig()
+  const logger = createLogger(config.logging.level)
+  const rt = await createRuntime(config, { logger })
+  const { port } = await rt.listen()
+  logger.info(
+    {
+      port,
+      database: config.database.url ? 'postgres' : `pglite (${config.database.dataDir})`,
+      plugins: config.plugins.length,
+      instances: config.instances,
+      llm: config.llm.provider === 'fake' ? 'fake (offline: no ANTHROPIC_API_KEY set)' : `anthropic (${config.llm.model})`,
+    },
+    `scale-runtime listening on http://${config.server.hostname}:${port}`,
+  )
+  let signals = 0
+  const shutdown = async (signal: string) => {
+    if (++signals > 1) process.exit(1)
+    logger.info({ signal }, 'shutting down: draining in-flight requests')
+    await rt.stop()
+    logger.info('stopped')
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+main().catch((e) => {
+  if (isScaleError(e)) {
+    console.error(JSON.stringify({ level: 'fatal', code: e.code, msg: e.message }))
+  } else {
+    console.error(e)
+  }
+  process.exit(1)
+})

@@ -1,0 +1,18 @@
+/** `/health/live`, `/health/ready` and `/metrics`: never authenticated, never rate limited. */
+import { Elysia } from 'elysia'
+import type { AppDeps } from '../http/deps.ts'
+
+export function operationRoutes({ health, metrics, config }: AppDeps) {
+  const app = new Elysia({ name: 'routes-operations', tags: ['operations'] })
+    .get('/health/live', () => ({ status: 'live' }))
+    .get('/health/ready', async ({ set }) => {
+      const report = await health()
+      if (report.status !== 'ready') set.status = 503
+      return report
+    })
+  if (!config.metrics.enabled) return app
+  return app.get('/metrics', async ({ set }) => {
+    set.headers['content-type'] = metrics.registry.contentType
+    return metrics.registry.metrics()
+  })
+}

@@ -1,0 +1,177 @@
+/**
+ * Conversations and their messages. Every write also appends to the change log in the same
+ * transaction, which is what delta sync reads.
+ */
+import { and, asc, desc, eq, gt, isNull, lt, or } from 'drizzle-orm'
+import { notFound } from '../errors.ts'
+import type { Db } from '../ports/db-pool.ts'
+import type { DbRouter } from '../ports/db-router.ts'
+import { changes, conversations, messages } from '../db/schema.ts'
+import { decodeCursor, encodeCursor } from './cursor.ts'
+
+export interface ConversationView {
+  id: string
+  title: string
+  createdAt: string
+  updatedAt: string
+}
+
+export interface MessageView {
+  id: string
+  conversationId: string
+  role: 'user' | 'assistant'
+  content: string
+  createdAt: string
+}
+
+type ConversationRow = typeof conversations.$inferSelect
+type MessageRow = typeof messages.$inferSelect
+
+export const conversationView = (c: ConversationRow): ConversationView => ({
+  id: c.id,
+  title: c.title,
+  createdAt: c.createdAt.toISOString(),
+  updatedAt: c.updatedAt.toISOString(),
+})
+
+export const messageView = (m: MessageRow): MessageView => ({
+  id: m.id,
+  conversationId: m.conversationId,
+  role: m.role,
+  content: m.content,
+  createdAt: m.createdAt.toISOString(),
+})
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+
+const logChange = (tx: Tx, userId: string, entity: 'conversation' | 'message', entityId: string, op: 'upsert' | 'delete') =>
+  tx.insert(changes).values({ userId, entity, entityId, op })
+
+export function createConversationService(router: DbRouter) {
+  const live = (userId: string, id: string) => and(eq(conversations.id, id), eq(conversations.userId, userId), isNull(conversations.deletedAt))
+
+  return {
+    async create(userId: string, title: string): Promise<ConversationView> {
+      const now = new Date()
+      const row = await router.write().transaction(async (tx) => {
+        const [c] = await tx.insert(conversations).values({ id: crypto.randomUUID(), userId, title, createdAt: now, updatedAt: now }).returning()
+        await logChange(tx, userId, 'conversation', c!.id, 'upsert')
+        return c!
+      })
+      router.wrote(userId)
+      return conversationView(row)
+    },
+
+    async list(userId: string, limit: number, cursor?: string) {
+      const after = cursor ? decodeCursor<[string, string]>(cursor, ['string', 'string']) : undefined
+      const at = after ? new Date(after[0]) : undefined
+      const rows = await router
+        .read(userId)
+        .select()
+        .from(conversations)
+        .where(
+          and(
+            eq(conversations.userId, userId),
+            isNull(conversations.deletedAt),
+            at && after ? or(lt(conversations.updatedAt, at), and(eq(conversations.updatedAt, at), lt(conversations.id, after[1]))) : undefined,
+          ),
+        )
+        .orderBy(desc(conversations.updatedAt), desc(conversations.id))
+        .limit(limit + 1)
+      const page = rows.slice(0, limit)
+      const last = page.at(-1)
+      return {
+        items: page.map(conversationView),
+        nextCursor: rows.length > limit && last ? encodeCursor([last.updatedAt.toISOString(), last.id]) : null,
+      }
+    },
+
+    async get(userId: string, id: string): Promise<ConversationView> {
+      const [row] = await router.read(userId).select().from(conversations).where(live(userId, id)).limit(1)
+      if (!row) throw notFound('conversation')
+      return conversationView(row)
+    },
+
+    async rename(userId: string, id: string, title: string): Promise<ConversationView> {
+      const row = await router.write().transaction(async (tx) => {
+        const [c] = await tx.update(conversations).set({ title, updatedAt: new Date() }).where(live(userId, id)).returning()
+        if (!c) throw notFound('conversation')
+        await logChange(tx, userId, 'conversation', id, 'upsert')
+        return c
+      })
+      router.wrote(userId)
+      return conversationView(row)
+    },
+
+    async remove(userId: string, id: string): Promise<void> {
+      await router.write().transaction(async (tx) => {
+        const now = new Date()
+        const [c] = await tx.update(conversations).set({ deletedAt: now, updatedAt: now }).where(live(userId, id)).returning({ id: conversations.id })
+        if (!c) throw notFound('conversation')
+        await logChange(tx, userId, 'conversation', id, 'delete')
+      })
+      router.wrote(userId)
+    },
+
+    async listMessages(userId: string, conversationId: string, limit: number, cursor?: string) {
+      const after = cursor ? decodeCursor<[number]>(cursor, ['number'])[0] : 0
+      const db = router.read(userId)
+      const [c] = await db.select({ id: conversations.id }).from(conversations).where(live(userId, conversationId)).limit(1)
+      if (!c) throw notFound('conversation')
+      const rows = await db
+        .select()
+        .from(messages)
+        .where(and(eq(messages.conversationId, conversationId), gt(messages.seq, after)))
+        .orderBy(asc(messages.seq))
+        .limit(limit + 1)
+      const page = rows.slice(0, limit)
+      const last = page.at(-1)
+      return { items: page.map(messageView), nextCursor: rows.length > limit && last ? encodeCursor([last.seq]) : null }
+    },
+
+    /**
+     * Store a message in a live conversation of the user's and touch the conversation.
+     * With `jobId`, at most one message is ever stored for that job: a repeat returns the first.
+     */
+    async addMessage(
+      userId: string,
+      conversationId: string,
+      msg: { role: 'user' | 'assistant'; content: string; jobId?: string; usage?: { inputTokens: number; outputTokens: number } },
+    ): Promise<MessageView> {
+      const row = await router.write().transaction(async (tx) => {
+        const now = new Date()
+        const [c] = await tx.update(conversations).set({ updatedAt: now }).where(live(userId, conversationId)).returning({ id: conversations.id })
+        if (!c) throw notFound('conversation')
+        const [m] = await tx
+          .insert(messages)
+          .values({ id: crypto.randomUUID(), conversationId, userId, role: msg.role, content: msg.content, jobId: msg.jobId, usage: msg.usage, createdAt: now })
+          .onConflictDoNothing({ target: messages.jobId })
+          .returning()
+        if (!m) {
+          // This job's message exists already: keep the first, write nothing.
+          const [first] = await tx.select().from(messages).where(eq(messages.jobId, msg.jobId!)).limit(1)
+          return first!
+        }
+        await logChange(tx, userId, 'message', m.id, 'upsert')
+        await logChange(tx, userId, 'conversation', conversationId, 'upsert')
+        return m
+      })
+      router.wrote(userId)
+      return messageView(row)
+    },
+
+    /** The last `n` messages of a conversation, oldest first (context for a reply when the buffer is empty). */
+    async recentMessages(userId: string, conversationId: string, n: number): Promise<MessageView[]> {
+      const rows = await router
+        .read(userId)
+        .select()
+        .from(messages)
+        .where(and(eq(messages.conversationId, conversationId), eq(messages.userId, userId)))
+        .orderBy(desc(messages.seq))
+        .limit(n)
+      return rows.reverse().map(messageView)
+    },
+  }
+}
+
+export type ConversationService = ReturnType<typeof createConversationService>

@@ -1,0 +1,72 @@
+/** Users: register, log in, read, and the operator's tier change. */
+import { eq } from 'drizzle-orm'
+import type { Tier } from '../config/define.ts'
+import { ScaleError, notFound, quote } from '../errors.ts'
+import type { DbRouter } from '../ports/db-router.ts'
+import type { RuntimeAdapter } from '../runtime/index.ts'
+import { users } from '../db/schema.ts'
+
+export interface PublicUser {
+  id: string
+  email: string
+  tier: Tier
+}
+
+const toPublic = (u: { id: string; email: string; tier: Tier }): PublicUser => ({ id: u.id, email: u.email, tier: u.tier })
+
+// A hash of a random password, verified against when the email is unknown, so that a
+// login for a missing user takes as long as one with a wrong password.
+let decoyHash: Promise<string> | undefined
+
+export function createUserService(router: DbRouter, runtime: RuntimeAdapter) {
+  return {
+    async register(email: string, password: string): Promise<PublicUser> {
+      const normalized = email.trim().toLowerCase()
+      const now = new Date()
+      const hash = await runtime.hashPassword(password)
+      const rows = await router
+        .write()
+        .insert(users)
+        .values({ id: crypto.randomUUID(), email: normalized, passwordHash: hash, tier: 'free', createdAt: now, updatedAt: now })
+        .onConflictDoNothing({ target: users.email })
+        .returning()
+      if (!rows[0]) throw new ScaleError('CONFLICT', `a user with email ${quote(normalized)} already exists; log in instead`)
+      router.wrote(rows[0].id)
+      return toPublic(rows[0])
+    },
+
+    async login(email: string, password: string): Promise<PublicUser> {
+      const normalized = email.trim().toLowerCase()
+      const [row] = await router.write().select().from(users).where(eq(users.email, normalized)).limit(1)
+      if (!row) {
+        decoyHash ??= runtime.hashPassword(crypto.randomUUID())
+        await runtime.verifyPassword(password, await decoyHash)
+        throw new ScaleError('UNAUTHORIZED', 'email or password is wrong')
+      }
+      if (!(await runtime.verifyPassword(password, row.passwordHash))) {
+        throw new ScaleError('UNAUTHORIZED', 'email or password is wrong')
+      }
+      return toPublic(row)
+    },
+
+    async get(id: string): Promise<PublicUser> {
+      const [row] = await router.read(id).select().from(users).where(eq(users.id, id)).limit(1)
+      if (!row) throw notFound('user')
+      return toPublic(row)
+    },
+
+    /** Operator only (CLI): users cannot change their own tier. */
+    async setTier(email: string, tier: Tier): Promise<PublicUser> {
+      const rows = await router
+        .write()
+        .update(users)
+        .set({ tier, updatedAt: new Date() })
+        .where(eq(users.email, email.trim().toLowerCase()))
+        .returning()
+      if (!rows[0]) throw notFound(`user ${quote(email)}`)
+      return toPublic(rows[0])
+    },
+  }
+}
+
+export type UserService = ReturnType<typeof createUserService>
