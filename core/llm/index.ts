@@ -1,0 +1,33 @@
+/** LLM providers: pick one from the resolved config. */
+import type { ResolvedConfig } from '../config/define.ts'
+import { ScaleError, quote } from '../errors.ts'
+import { createAnthropicProvider } from './anthropic.ts'
+import { createFakeProvider } from './fake.ts'
+import type { LlmProvider } from './provider.ts'
+
+export { createAnthropicProvider, type AnthropicProviderOptions } from './anthropic.ts'
+export { createFakeProvider, fakeReplyWords, type FakeProviderOptions } from './fake.ts'
+export * from './provider.ts'
+
+/**
+ * The provider `config.llm` asks for: `'anthropic'` (needs `apiKey`) or the offline `'fake'`.
+ *
+ * @example
+ * const provider = createProvider(config.llm)
+ */
+export function createProvider(llm: ResolvedConfig['llm']): LlmProvider {
+  if (llm.provider === 'fake') return createFakeProvider({ tokenDelayMs: llm.fakeTokenDelayMs })
+  if (llm.provider === 'anthropic') {
+    if (!llm.apiKey) {
+      throw new ScaleError('CONFIG_INVALID', 'config llm.provider is "anthropic" but no API key is set; set ANTHROPIC_API_KEY or llm.apiKey')
+    }
+    return createAnthropicProvider({
+      apiKey: llm.apiKey,
+      baseURL: llm.baseURL,
+      model: llm.model,
+      timeoutMs: llm.timeoutMs,
+      maxRetries: llm.maxRetries,
+    })
+  }
+  throw new ScaleError('CONFIG_INVALID', `config llm.provider is ${quote(llm.provider)}; expected 'anthropic' or 'fake'`)
+}
