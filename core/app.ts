@@ -89,7 +89,11 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     dbRouter: wired.slots.dbRouter ?? createPrimaryRouter(dbPool),
     llmDispatch:
       wired.slots.llmDispatch ??
-      createInProcessDispatch({ concurrency: config.llm.concurrency, maxQueued: config.llm.maxQueued, eventRetentionMs: config.llm.eventRetentionMs }),
+      createInProcessDispatch({
+        concurrency: config.llm.concurrency,
+        maxQueued: config.llm.maxQueued,
+        eventRetentionMs: config.llm.eventRetentionMs,
+      }),
   }
 
   const secret = await jwtSecret(config, logger)
@@ -99,7 +103,13 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
 
   async function health(): Promise<HealthReport> {
     const checks: Record<string, string> = {}
-    checks.database = await withTimeout(slots.dbRouter.write().execute('select 1').then(() => 'ok'), 2000)
+    checks.database = await withTimeout(
+      slots.dbRouter
+        .write()
+        .execute('select 1')
+        .then(() => 'ok'),
+      2000,
+    )
     for (const p of wired.started) {
       if (!p.health) continue
       checks[p.manifest.name] = await withTimeout(
@@ -126,7 +136,15 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
 
   let app: AnyElysia = new Elysia({ name: 'scale-runtime', normalize: false })
     .use(errorHandler(logger))
-    .use(observe({ logger, metrics, bodyLimit: config.server.bodyLimit, logRequests: config.logging.requests, metricsEnabled: config.metrics.enabled }))
+    .use(
+      observe({
+        logger,
+        metrics,
+        bodyLimit: config.server.bodyLimit,
+        logRequests: config.logging.requests,
+        metricsEnabled: config.metrics.enabled,
+      }),
+    )
     .use(
       openapi({
         path: '/v1/docs',
@@ -150,7 +168,11 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     deps,
     logger,
     async listen() {
-      listening = await runtime.listen(app, { port: config.server.port, hostname: config.server.hostname, maxRequestBodySize: config.server.bodyLimit * 2 })
+      listening = await runtime.listen(app, {
+        port: config.server.port,
+        hostname: config.server.hostname,
+        maxRequestBodySize: config.server.bodyLimit,
+      })
       return { port: listening.port }
     },
     stop() {

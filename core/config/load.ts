@@ -23,7 +23,11 @@ export async function loadConfig(env: Env = process.env, path = configPath(env))
   try {
     mod = await import(path)
   } catch (cause) {
-    throw new ScaleError('CONFIG_NOT_FOUND', `could not load config ${quote(path)}: ${(cause as Error).message}; set SCALE_CONFIG to a config file that default-exports defineScale({...})`, { cause })
+    throw new ScaleError(
+      'CONFIG_NOT_FOUND',
+      `could not load config ${quote(path)}: ${(cause as Error).message}; set SCALE_CONFIG to a config file that default-exports defineScale({...})`,
+      { cause },
+    )
   }
   if (!mod.default || typeof mod.default !== 'object') {
     throw new ScaleError('CONFIG_INVALID', `config ${quote(path)} has no default export; write \`export default defineScale({...})\``)
@@ -78,7 +82,10 @@ export function resolveConfig(input: ScaleConfig, env: Env = {}): ResolvedConfig
   const llm = c.llm ?? {}
   const provider = llm.provider ?? (llm.apiKey ? 'anthropic' : 'fake')
   if (provider === 'anthropic' && !llm.apiKey) {
-    throw new ScaleError('CONFIG_INVALID', "config llm.provider is \"anthropic\" but no API key is set; set ANTHROPIC_API_KEY or llm.apiKey, or use provider 'fake'")
+    throw new ScaleError(
+      'CONFIG_INVALID',
+      'config llm.provider is "anthropic" but no API key is set; set ANTHROPIC_API_KEY or llm.apiKey, or use provider \'fake\'',
+    )
   }
   return {
     instances: c.instances ?? 1,

@@ -44,7 +44,9 @@ export const ConfigSchema = T.Object(
           bodyLimit: T.Optional(positiveInt('the largest request body in bytes')),
           trustedProxyHops: T.Optional(T.Integer({ minimum: 0, maximum: 10, description: 'an integer from 0 to 10' })),
           shutdownTimeout: T.Optional(duration('how long shutdown waits for in-flight requests')),
-          allowedOrigins: T.Optional(T.Array(T.String(), { description: "a list of origins, such as ['https://app.example.com'], or ['*']" })),
+          allowedOrigins: T.Optional(
+            T.Array(T.String(), { description: "a list of origins, such as ['https://app.example.com'], or ['*']" }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -86,7 +88,9 @@ export const ConfigSchema = T.Object(
           issuer: T.Optional(T.String({ minLength: 1, description: 'a non-empty string' })),
           audience: T.Optional(T.String({ minLength: 1, description: 'a non-empty string' })),
           tokenTtl: T.Optional(duration('how long an access token is valid')),
-          tokenCacheSize: T.Optional(T.Integer({ minimum: 0, maximum: 10_000_000, description: 'verified tokens remembered (0 turns it off)' })),
+          tokenCacheSize: T.Optional(
+            T.Integer({ minimum: 0, maximum: 10_000_000, description: 'verified tokens remembered (0 turns it off)' }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -118,9 +122,12 @@ export const ConfigSchema = T.Object(
       T.Object(
         {
           level: T.Optional(
-            T.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => T.Literal(l)), {
-              description: 'one of trace, debug, info, warn, error, fatal, silent',
-            }),
+            T.Union(
+              ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => T.Literal(l)),
+              {
+                description: 'one of trace, debug, info, warn, error, fatal, silent',
+              },
+            ),
           ),
           requests: T.Optional(T.Boolean({ description: 'true or false' })),
         },

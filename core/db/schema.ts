@@ -17,7 +17,9 @@ export const users = pgTable(
     id: uuid('id').primaryKey(),
     email: text('email').notNull(),
     passwordHash: text('password_hash').notNull(),
-    tier: text('tier', { enum: ['free', 'paid'] }).notNull().default('free'),
+    tier: text('tier', { enum: ['free', 'paid'] })
+      .notNull()
+      .default('free'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -37,7 +39,11 @@ export const conversations = pgTable(
     deletedAt: timestamp('deleted_at', { withTimezone: true, mode: 'date' }),
   },
   // The list query: a user's live conversations, newest first.
-  (t) => [index('conversations_user_recent_idx').on(t.userId, t.updatedAt.desc(), t.id.desc()).where(sql`${t.deletedAt} is null`)],
+  (t) => [
+    index('conversations_user_recent_idx')
+      .on(t.userId, t.updatedAt.desc(), t.id.desc())
+      .where(sql`${t.deletedAt} is null`),
+  ],
 )
 
 export const messages = pgTable(
@@ -69,7 +75,9 @@ export const changes = pgTable(
   'changes',
   {
     seq: bigserial('seq', { mode: 'number' }).primaryKey(),
-    xid: xid8('xid').notNull().default(sql`pg_current_xact_id()`),
+    xid: xid8('xid')
+      .notNull()
+      .default(sql`pg_current_xact_id()`),
     userId: uuid('user_id').notNull(),
     entity: text('entity', { enum: ['conversation', 'message'] }).notNull(),
     entityId: uuid('entity_id').notNull(),

@@ -29,30 +29,37 @@ function validationMessage(e: ValidationError): string {
 }
 
 export function errorHandler(logger: Logger) {
-  return new Elysia({ name: 'scale-errors' }).onError({ as: 'global' }, ({ code, error, request, path }) => {
-    if (isScaleError(error)) return scaleErrorResponse(error)
-    // A coded error thrown while parsing arrives wrapped in Elysia's ParseError.
-    const cause = (error as { cause?: unknown }).cause
-    if (isScaleError(cause)) return scaleErrorResponse(cause)
-    switch (code) {
-      case 'VALIDATION':
-        return errorResponse(400, 'VALIDATION_FAILED', validationMessage(error as ValidationError))
-      case 'PARSE':
-        return errorResponse(400, 'VALIDATION_FAILED', 'the request body could not be parsed; send JSON with Content-Type: application/json')
-      case 'NOT_FOUND':
-        return errorResponse(404, 'NOT_FOUND', `no route for ${request.method} ${path}`)
-      case 'INVALID_COOKIE_SIGNATURE':
-      case 'INVALID_FILE_TYPE':
-        return errorResponse(400, 'VALIDATION_FAILED', (error as Error).message)
-    }
-    // Elysia's own status errors (e.g. 413 from the body parser, 405) keep their status.
-    const status = (error as { status?: number }).status
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      return errorResponse(status, status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED', (error as Error).message || 'bad request')
-    }
-    logger.error({ err: error, method: request.method, path }, 'unhandled error')
-    return errorResponse(500, 'INTERNAL', 'internal error; the details are in the server log')
+  return new Elysia({ name: 'scale-errors' }).onError({ as: 'global' }, (ctx) => {
+    const res = toResponse(ctx.code, ctx.error, ctx.request, ctx.path, logger)
+    // Keep set.status in step so after-response hooks (metrics, logs) see the real status.
+    ctx.set.status = res.status
+    return res
   })
+}
+
+function toResponse(code: string | number, error: unknown, request: Request, path: string, logger: Logger): Response {
+  if (isScaleError(error)) return scaleErrorResponse(error)
+  // A coded error thrown while parsing arrives wrapped in Elysia's ParseError.
+  const cause = (error as { cause?: unknown }).cause
+  if (isScaleError(cause)) return scaleErrorResponse(cause)
+  switch (code) {
+    case 'VALIDATION':
+      return errorResponse(400, 'VALIDATION_FAILED', validationMessage(error as ValidationError))
+    case 'PARSE':
+      return errorResponse(400, 'VALIDATION_FAILED', 'the request body could not be parsed; send JSON with Content-Type: application/json')
+    case 'NOT_FOUND':
+      return errorResponse(404, 'NOT_FOUND', `no route for ${request.method} ${path}`)
+    case 'INVALID_COOKIE_SIGNATURE':
+    case 'INVALID_FILE_TYPE':
+      return errorResponse(400, 'VALIDATION_FAILED', (error as Error).message)
+  }
+  // Elysia's own status errors (e.g. 413 from the body parser, 405) keep their status.
+  const status = (error as { status?: number }).status
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return errorResponse(status, status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED', (error as Error).message || 'bad request')
+  }
+  logger.error({ err: error, method: request.method, path }, 'unhandled error')
+  return errorResponse(500, 'INTERNAL', 'internal error; the details are in the server log')
 }
 
 export { ScaleError }

@@ -22,15 +22,24 @@ export function checkManifests(plugins: ScalePlugin[], config: ResolvedConfig, c
       throw new ScaleError('PLUGIN_INVALID', `plugin ${quote(m.name)} declares core range ${quote(m.core)}, which is not a semver range`)
     }
     if (!semver.satisfies(coreVersion, m.core, { includePrerelease: true })) {
-      throw new ScaleError('PLUGIN_CORE_INCOMPATIBLE', `plugin ${quote(m.name)} supports core ${quote(m.core)} but this core is ${coreVersion}; upgrade the plugin or use a core version in its range`)
+      throw new ScaleError(
+        'PLUGIN_CORE_INCOMPATIBLE',
+        `plugin ${quote(m.name)} supports core ${quote(m.core)} but this core is ${coreVersion}; upgrade the plugin or use a core version in its range`,
+      )
     }
     for (const slot of m.provides ?? []) {
       if (!SLOT_NAMES.includes(slot)) {
-        throw new ScaleError('PLUGIN_INVALID', `plugin ${quote(m.name)} provides unknown slot ${quote(slot)}; slots are ${SLOT_NAMES.join(', ')}`)
+        throw new ScaleError(
+          'PLUGIN_INVALID',
+          `plugin ${quote(m.name)} provides unknown slot ${quote(slot)}; slots are ${SLOT_NAMES.join(', ')}`,
+        )
       }
       const other = bySlot.get(slot)
       if (other) {
-        throw new ScaleError('PLUGIN_SLOT_CONFLICT', `plugins ${quote(other)} and ${quote(m.name)} both provide the ${slot} slot; remove one of them from config.plugins`)
+        throw new ScaleError(
+          'PLUGIN_SLOT_CONFLICT',
+          `plugins ${quote(other)} and ${quote(m.name)} both provide the ${slot} slot; remove one of them from config.plugins`,
+        )
       }
       bySlot.set(slot, m.name)
     }
@@ -38,7 +47,10 @@ export function checkManifests(plugins: ScalePlugin[], config: ResolvedConfig, c
   for (const p of plugins) {
     for (const need of p.manifest.requires?.plugins ?? []) {
       if (!byName.has(need)) {
-        throw new ScaleError('PLUGIN_MISSING_REQUIREMENT', `plugin ${quote(p.manifest.name)} requires plugin ${quote(need)}; add it to config.plugins`)
+        throw new ScaleError(
+          'PLUGIN_MISSING_REQUIREMENT',
+          `plugin ${quote(p.manifest.name)} requires plugin ${quote(need)}; add it to config.plugins`,
+        )
       }
     }
     for (const service of p.manifest.requires?.services ?? []) {
@@ -67,6 +79,9 @@ function checkMultiInstance(bySlot: Map<SlotName, string>, config: ResolvedConfi
   if (!config.database.url) problems.push('the database is embedded in one process (set DATABASE_URL to a shared PostgreSQL)')
   if (!config.auth.jwtSecret) problems.push('each instance would sign tokens with its own random secret (set JWT_SECRET)')
   if (problems.length) {
-    throw new ScaleError('MULTI_INSTANCE_IN_MEMORY', `config declares ${config.instances} instances, but ${problems.join('; ')}. Fix these in config/scale.ts, or list a slot in allowInMemory to accept per-instance state knowingly.`)
+    throw new ScaleError(
+      'MULTI_INSTANCE_IN_MEMORY',
+      `config declares ${config.instances} instances, but ${problems.join('; ')}. Fix these in config/scale.ts, or list a slot in allowInMemory to accept per-instance state knowingly.`,
+    )
   }
 }

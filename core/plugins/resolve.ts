@@ -15,11 +15,18 @@ async function resolveOne(entry: PluginEntry): Promise<ScalePlugin> {
     try {
       mod = await import(name)
     } catch (cause) {
-      throw new ScaleError('PLUGIN_NOT_FOUND', `plugin package ${quote(name)} could not be imported (${(cause as Error).message}); install it with \`npm install ${name}\` or fix the name in config/scale.ts`, { cause })
+      throw new ScaleError(
+        'PLUGIN_NOT_FOUND',
+        `plugin package ${quote(name)} could not be imported (${(cause as Error).message}); install it with \`npm install ${name}\` or fix the name in config/scale.ts`,
+        { cause },
+      )
     }
     const factory = mod.default ?? mod.plugin
     if (typeof factory !== 'function') {
-      throw new ScaleError('PLUGIN_INVALID', `plugin package ${quote(name)} has no default export; a plugin package default-exports a factory (options) => ScalePlugin`)
+      throw new ScaleError(
+        'PLUGIN_INVALID',
+        `plugin package ${quote(name)} has no default export; a plugin package default-exports a factory (options) => ScalePlugin`,
+      )
     }
     return check(await factory(options), name)
   }
@@ -29,14 +36,20 @@ async function resolveOne(entry: PluginEntry): Promise<ScalePlugin> {
 function check(p: unknown, from: string): ScalePlugin {
   const plugin = p as ScalePlugin
   if (!plugin || typeof plugin !== 'object' || typeof plugin.setup !== 'function' || !plugin.manifest) {
-    throw new ScaleError('PLUGIN_INVALID', `${from} is ${quote(p)}, not a plugin; a plugin is { manifest, setup(ctx) } (did you list the factory without calling it?)`)
+    throw new ScaleError(
+      'PLUGIN_INVALID',
+      `${from} is ${quote(p)}, not a plugin; a plugin is { manifest, setup(ctx) } (did you list the factory without calling it?)`,
+    )
   }
   const { name, core } = plugin.manifest
   if (typeof name !== 'string' || !/^[a-z0-9@][a-z0-9@/._-]*$/.test(name)) {
     throw new ScaleError('PLUGIN_INVALID', `${from} has manifest.name ${quote(name)}; expected a kebab-case name`)
   }
   if (typeof core !== 'string') {
-    throw new ScaleError('PLUGIN_INVALID', `plugin ${quote(name)} has manifest.core ${quote(core)}; expected a semver range such as '^0.1.0'`)
+    throw new ScaleError(
+      'PLUGIN_INVALID',
+      `plugin ${quote(name)} has manifest.core ${quote(core)}; expected a semver range such as '^0.1.0'`,
+    )
   }
   return plugin
 }

@@ -24,13 +24,18 @@ export async function wirePlugins(plugins: ScalePlugin[], ctx: Omit<PluginContex
     } catch (cause) {
       await stopPlugins(wired.started)
       if (cause instanceof ScaleError) throw cause
-      throw new ScaleError('PLUGIN_SETUP_FAILED', `plugin ${quote(name)} failed to set up: ${(cause as Error)?.message ?? cause}`, { cause })
+      throw new ScaleError('PLUGIN_SETUP_FAILED', `plugin ${quote(name)} failed to set up: ${(cause as Error)?.message ?? cause}`, {
+        cause,
+      })
     }
     wired.started.push(plugin)
     for (const [slot, impl] of Object.entries(setup?.slots ?? {}) as [SlotName, unknown][]) {
       if (!provides.includes(slot)) {
         await stopPlugins(wired.started)
-        throw new ScaleError('PLUGIN_INVALID', `plugin ${quote(name)} returned the ${slot} slot but its manifest does not list it in provides; add it to manifest.provides`)
+        throw new ScaleError(
+          'PLUGIN_INVALID',
+          `plugin ${quote(name)} returned the ${slot} slot but its manifest does not list it in provides; add it to manifest.provides`,
+        )
       }
       ;(wired.slots as Record<string, unknown>)[slot] = impl
     }

@@ -29,14 +29,22 @@ export function conversationRoutes({ guard, conversations }: AppDeps) {
         set.status = 201
         return conversations.create(user.userId, body?.title ?? '')
       },
-      { auth: 'api', body: t.Optional(t.Object({ title: t.Optional(Title) }, { additionalProperties: false })), response: { 201: Conversation } },
+      {
+        auth: 'api',
+        body: t.Optional(t.Object({ title: t.Optional(Title) }, { additionalProperties: false })),
+        response: { 201: Conversation },
+      },
     )
     .get('/', ({ query, user }) => conversations.list(user.userId, query.limit ?? 20, query.cursor), {
       auth: 'api',
       query: Page,
       response: { 200: t.Object({ items: t.Array(Conversation), nextCursor: t.Nullable(t.String()) }) },
     })
-    .get('/:id', ({ params, user }) => conversations.get(user.userId, params.id), { auth: 'api', params: IdParams, response: { 200: Conversation } })
+    .get('/:id', ({ params, user }) => conversations.get(user.userId, params.id), {
+      auth: 'api',
+      params: IdParams,
+      response: { 200: Conversation },
+    })
     .patch('/:id', ({ params, body, user }) => conversations.rename(user.userId, params.id, body.title), {
       auth: 'api',
       params: IdParams,
@@ -51,10 +59,14 @@ export function conversationRoutes({ guard, conversations }: AppDeps) {
       },
       { auth: 'api', params: IdParams },
     )
-    .get('/:id/messages', ({ params, query, user }) => conversations.listMessages(user.userId, params.id, query.limit ?? 20, query.cursor), {
-      auth: 'api',
-      params: IdParams,
-      query: Page,
-      response: { 200: t.Object({ items: t.Array(Message), nextCursor: t.Nullable(t.String()) }) },
-    })
+    .get(
+      '/:id/messages',
+      ({ params, query, user }) => conversations.listMessages(user.userId, params.id, query.limit ?? 20, query.cursor),
+      {
+        auth: 'api',
+        params: IdParams,
+        query: Page,
+        response: { 200: t.Object({ items: t.Array(Message), nextCursor: t.Nullable(t.String()) }) },
+      },
+    )
 }

@@ -4,10 +4,9 @@ import type { AppDeps } from '../http/deps.ts'
 import { Conversation, Message } from './conversations.ts'
 
 export function syncRoutes({ guard, sync }: AppDeps) {
-  return new Elysia({ name: 'routes-sync', prefix: '/v1', tags: ['sync'] }).use(guard).get(
-    '/sync',
-    ({ query, user }) => sync.pull(user.userId, query.limit ?? 100, query.cursor),
-    {
+  return new Elysia({ name: 'routes-sync', prefix: '/v1', tags: ['sync'] })
+    .use(guard)
+    .get('/sync', ({ query, user }) => sync.pull(user.userId, query.limit ?? 100, query.cursor), {
       auth: 'sync',
       query: t.Object(
         {
@@ -26,6 +25,5 @@ export function syncRoutes({ guard, sync }: AppDeps) {
         }),
       },
       detail: { summary: 'Changes since a cursor (delta sync)' },
-    },
-  )
+    })
 }

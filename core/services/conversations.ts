@@ -48,13 +48,17 @@ const logChange = (tx: Tx, userId: string, entity: 'conversation' | 'message', e
   tx.insert(changes).values({ userId, entity, entityId, op })
 
 export function createConversationService(router: DbRouter) {
-  const live = (userId: string, id: string) => and(eq(conversations.id, id), eq(conversations.userId, userId), isNull(conversations.deletedAt))
+  const live = (userId: string, id: string) =>
+    and(eq(conversations.id, id), eq(conversations.userId, userId), isNull(conversations.deletedAt))
 
   return {
     async create(userId: string, title: string): Promise<ConversationView> {
       const now = new Date()
       const row = await router.write().transaction(async (tx) => {
-        const [c] = await tx.insert(conversations).values({ id: crypto.randomUUID(), userId, title, createdAt: now, updatedAt: now }).returning()
+        const [c] = await tx
+          .insert(conversations)
+          .values({ id: crypto.randomUUID(), userId, title, createdAt: now, updatedAt: now })
+          .returning()
         await logChange(tx, userId, 'conversation', c!.id, 'upsert')
         return c!
       })
@@ -73,7 +77,9 @@ export function createConversationService(router: DbRouter) {
           and(
             eq(conversations.userId, userId),
             isNull(conversations.deletedAt),
-            at && after ? or(lt(conversations.updatedAt, at), and(eq(conversations.updatedAt, at), lt(conversations.id, after[1]))) : undefined,
+            at && after
+              ? or(lt(conversations.updatedAt, at), and(eq(conversations.updatedAt, at), lt(conversations.id, after[1])))
+              : undefined,
           ),
         )
         .orderBy(desc(conversations.updatedAt), desc(conversations.id))
@@ -106,7 +112,11 @@ export function createConversationService(router: DbRouter) {
     async remove(userId: string, id: string): Promise<void> {
       await router.write().transaction(async (tx) => {
         const now = new Date()
-        const [c] = await tx.update(conversations).set({ deletedAt: now, updatedAt: now }).where(live(userId, id)).returning({ id: conversations.id })
+        const [c] = await tx
+          .update(conversations)
+          .set({ deletedAt: now, updatedAt: now })
+          .where(live(userId, id))
+          .returning({ id: conversations.id })
         if (!c) throw notFound('conversation')
         await logChange(tx, userId, 'conversation', id, 'delete')
       })
@@ -140,11 +150,24 @@ export function createConversationService(router: DbRouter) {
     ): Promise<MessageView> {
       const row = await router.write().transaction(async (tx) => {
         const now = new Date()
-        const [c] = await tx.update(conversations).set({ updatedAt: now }).where(live(userId, conversationId)).returning({ id: conversations.id })
+        const [c] = await tx
+          .update(conversations)
+          .set({ updatedAt: now })
+          .where(live(userId, conversationId))
+          .returning({ id: conversations.id })
         if (!c) throw notFound('conversation')
         const [m] = await tx
           .insert(messages)
-          .values({ id: crypto.randomUUID(), conversationId, userId, role: msg.role, content: msg.content, jobId: msg.jobId, usage: msg.usage, createdAt: now })
+          .values({
+            id: crypto.randomUUID(),
+            conversationId,
+            userId,
+            role: msg.role,
+            content: msg.content,
+            jobId: msg.jobId,
+            usage: msg.usage,
+            createdAt: now,
+          })
           .onConflictDoNothing({ target: messages.jobId })
           .returning()
         if (!m) {

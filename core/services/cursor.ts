@@ -18,4 +18,7 @@ export function decodeCursor<T extends (string | number)[]>(cursor: string, kind
 }
 
 export const badCursor = (cursor: string) =>
-  new ScaleError('VALIDATION_FAILED', `cursor ${quote(cursor)} is not one this API returned; pass back nextCursor or cursor unchanged, or omit it to start over`)
+  new ScaleError(
+    'VALIDATION_FAILED',
+    `cursor ${quote(cursor)} is not one this API returned; pass back nextCursor or cursor unchanged, or omit it to start over`,
+  )

@@ -31,7 +31,13 @@ export function createSyncService(router: DbRouter) {
       // Sync reads the primary: a replica's horizon would be its own, behind the primary's.
       const db = router.write()
       const rows = await db
-        .select({ seq: changes.seq, xid: sql<string>`${changes.xid}::text`, entity: changes.entity, entityId: changes.entityId, op: changes.op })
+        .select({
+          seq: changes.seq,
+          xid: sql<string>`${changes.xid}::text`,
+          entity: changes.entity,
+          entityId: changes.entityId,
+          op: changes.op,
+        })
         .from(changes)
         .where(
           and(
@@ -53,8 +59,18 @@ export function createSyncService(router: DbRouter) {
       const convIds = ids('conversation')
       const msgIds = ids('message')
       const [convRows, msgRows] = await Promise.all([
-        convIds.length ? db.select().from(conversations).where(and(eq(conversations.userId, userId), inArray(conversations.id, convIds))) : [],
-        msgIds.length ? db.select().from(messages).where(and(eq(messages.userId, userId), inArray(messages.id, msgIds))) : [],
+        convIds.length
+          ? db
+              .select()
+              .from(conversations)
+              .where(and(eq(conversations.userId, userId), inArray(conversations.id, convIds)))
+          : [],
+        msgIds.length
+          ? db
+              .select()
+              .from(messages)
+              .where(and(eq(messages.userId, userId), inArray(messages.id, msgIds)))
+          : [],
       ])
       const deleted: SyncPage['deleted'] = [...latest.values()]
         .filter((r) => r.op === 'delete')
@@ -68,7 +84,7 @@ export function createSyncService(router: DbRouter) {
         conversations: liveConvs.map(conversationView),
         messages: msgRows.sort((a, b) => a.seq - b.seq).map(messageView),
         deleted,
-        cursor: last ? encodeCursor([last.xid, last.seq]) : cursor ?? encodeCursor(['0', 0]),
+        cursor: last ? encodeCursor([last.xid, last.seq]) : (cursor ?? encodeCursor(['0', 0])),
         hasMore: rows.length > limit,
       }
     },

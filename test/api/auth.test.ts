@@ -37,7 +37,12 @@ describeEachDatabase('auth', (rt) => {
   })
 
   test('bad register input is a 400 VALIDATION_FAILED naming the field, and creates nothing', async () => {
-    for (const body of [{ email: 'not-an-email', password: 'long enough password' }, { email: 'x@example.com', password: 'short' }, { email: 'y@example.com' }, { email: 'z@example.com', password: 'long enough password', tier: 'paid' }]) {
+    for (const body of [
+      { email: 'not-an-email', password: 'long enough password' },
+      { email: 'x@example.com', password: 'short' },
+      { email: 'y@example.com' },
+      { email: 'z@example.com', password: 'long enough password', tier: 'paid' },
+    ]) {
       const r = await api.post('/v1/auth/register', body)
       expect(r.status).toBe(400)
       expect(r.body.error.code).toBe('VALIDATION_FAILED')

@@ -62,7 +62,6 @@ export function describeEachDatabase(name: string, fn: (get: () => Runtime, kind
   }
 }
 
-
 export interface Reply<T = any> {
   status: number
   headers: Headers
@@ -71,7 +70,11 @@ export interface Reply<T = any> {
 
 /** A tiny client for in-process requests. */
 export function client(rt: () => Runtime) {
-  async function call<T = any>(method: string, path: string, opts: { body?: unknown; token?: string; headers?: Record<string, string>; raw?: string } = {}): Promise<Reply<T>> {
+  async function call<T = any>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; token?: string; headers?: Record<string, string>; raw?: string } = {},
+  ): Promise<Reply<T>> {
     const headers: Record<string, string> = { ...opts.headers }
     if (opts.token) headers.authorization = `Bearer ${opts.token}`
     let body: string | undefined = opts.raw
