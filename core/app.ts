@@ -134,7 +134,10 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     health,
   }
 
-  let app: AnyElysia = new Elysia({ name: 'scale-runtime', normalize: false })
+  // Plugin apps go before the core routes: Elysia applies a hook only to routes registered
+  // after it, and a plugin's global hooks (audit, tracing) must see every route.
+  const pluginApps = wired.apps.map((a) => (typeof a === 'function' ? a({ guard, slots }) : a))
+  const app: AnyElysia = new Elysia({ name: 'scale-runtime', normalize: false })
     .use(errorHandler(logger))
     .use(
       observe({
@@ -152,11 +155,11 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
         documentation: { info: { title: 'scale-runtime API', version: CORE_VERSION } },
       }),
     )
+    .use(pluginApps)
     .use(operationRoutes(deps))
     .use(authRoutes(deps))
     .use(conversationRoutes(deps))
     .use(syncRoutes(deps))
-  for (const pluginApp of wired.apps) app = app.use(typeof pluginApp === 'function' ? pluginApp({ guard, slots }) : pluginApp)
 
   let listening: Listening | undefined
   let stopping: Promise<void> | undefined

@@ -33,7 +33,8 @@ async function main() {
 
 main().catch((e) => {
   if (isScaleError(e)) {
-    console.error(JSON.stringify({ level: 'fatal', code: e.code, msg: e.message }))
+    // Start-up errors are for the person starting it: one plain line, code first.
+    console.error(`${e.code}: ${e.message}`)
   } else {
     console.error(e)
   }

@@ -25,7 +25,9 @@ describeEachDatabase(
       expect(over.status).toBe(429)
       expect(over.body.error.code).toBe('RATE_LIMITED')
       expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0)
-      expect(Number(over.headers.get('retry-after'))).toBeLessThanOrEqual(60)
+      // The sliding-window counter weighs the previous fixed window, so a burst can keep
+      // counting into the next window: the wait is at most two windows.
+      expect(Number(over.headers.get('retry-after'))).toBeLessThanOrEqual(120)
       expect(over.headers.get('ratelimit-remaining')).toBe('0')
       // Groups are separate: sync still has its own budget.
       expect((await api.get('/v1/sync', token)).status).toBe(200)

@@ -141,9 +141,12 @@ describe('in-process dispatch', () => {
 
   test('Retry-After is whole seconds, estimated from run times (10 s before any has finished)', async () => {
     const job = (): ReplyJob => scriptedJob()
-    const d = await dispatchWith(async function* (_j, signal) {
-      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
-    }, { concurrency: 1, maxQueued: 0 })
+    const d = await dispatchWith(
+      async function* (_j, signal) {
+        await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
+      },
+      { concurrency: 1, maxQueued: 0 },
+    )
     await d.submit(job())
     const error = (await d.submit(job()).catch((e) => e)) as ScaleError
     expect(error.code).toBe('OVERLOADED')

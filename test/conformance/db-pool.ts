@@ -1,0 +1,43 @@
+/**
+ * Conformance suite for the db pool slot. Any backend passes a factory returning a pool on
+ * a migrated database; the suite runs queries on it and closes it.
+ *
+ * @example
+ * dbPoolSuite('my pool', async () => createMyPool(await openTestDatabase()))
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { sql } from 'drizzle-orm'
+import type { DbPool } from '../../core/ports/db-pool.ts'
+
+export function dbPoolSuite(name: string, make: () => Promise<DbPool> | DbPool): void {
+  describe(`db pool conformance: ${name}`, () => {
+    let pool: DbPool
+    beforeAll(async () => {
+      pool = await make()
+    }, 60_000)
+    afterAll(() => pool.close(), 60_000)
+
+    test('runs queries on the migrated schema', async () => {
+      const r = await pool.db.execute(sql`select count(*)::int as n from users`)
+      expect(Array.isArray(r) ? r : (r as { rows: unknown[] }).rows).toHaveLength(1)
+    })
+
+    test('serves more concurrent queries than it has connections, without error', async () => {
+      const n = pool.stats().max * 3 + 1
+      const results = await Promise.all(Array.from({ length: n }, (_, i) => pool.db.execute(sql`select ${i}::int as i`)))
+      expect(results).toHaveLength(n)
+    })
+
+    test('stats name the driver and a positive maximum', () => {
+      const s = pool.stats()
+      expect(['pglite', 'postgres']).toContain(s.driver)
+      expect(s.max).toBeGreaterThanOrEqual(1)
+    })
+
+    test('close() is idempotent', async () => {
+      const other = await make()
+      await other.close()
+      await other.close()
+    })
+  })
+}
