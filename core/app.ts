@@ -18,6 +18,9 @@ import type { AppDeps, HealthReport } from './http/deps.ts'
 import { errorHandler } from './http/errors.ts'
 import { createGuard } from './http/guard.ts'
 import { observe } from './http/observe.ts'
+import { createProvider } from './llm/index.ts'
+import { createReplyRunner } from './chat/runner.ts'
+import { createChatService, lockTtl } from './chat/service.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { createMetrics } from './observability/metrics.ts'
 import { checkManifests } from './plugins/check.ts'
@@ -25,12 +28,15 @@ import { resolvePlugins } from './plugins/resolve.ts'
 import { stopPlugins, wirePlugins } from './plugins/wire.ts'
 import type { Slots } from './ports/index.ts'
 import { authRoutes } from './routes/auth.ts'
+import { chatRoutes } from './routes/chat.ts'
 import { conversationRoutes } from './routes/conversations.ts'
+import { gatewayRoutes } from './routes/gateway.ts'
 import { operationRoutes } from './routes/operations.ts'
 import { syncRoutes } from './routes/sync.ts'
 import { detectRuntime, type Listening, type RuntimeAdapter } from './runtime/index.ts'
 import { jwtSecret } from './secret.ts'
 import { createConversationService } from './services/conversations.ts'
+import { createIdempotencyService } from './services/idempotency.ts'
 import { createSyncService } from './services/sync.ts'
 import { createTokenService } from './services/tokens.ts'
 import { createUserService } from './services/users.ts'
@@ -96,6 +102,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
       }),
   }
 
+  const provider = createProvider(config.llm)
   const secret = await jwtSecret(config, logger)
   const tokens = createTokenService(config.auth, secret)
   const guard = createGuard({ config, tokens, limiter: slots.rateLimit, onLimited: (group) => metrics.rateLimited.inc({ group }) })
@@ -103,6 +110,8 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
 
   async function health(): Promise<HealthReport> {
     const checks: Record<string, string> = {}
+    checks.llm =
+      config.llm.provider === 'fake' ? 'ok: fake provider (offline; no ANTHROPIC_API_KEY set)' : `ok: ${provider.name} ${provider.model}`
     checks.database = await withTimeout(
       slots.dbRouter
         .write()
@@ -121,6 +130,18 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     return { status: state.draining ? 'draining' : down ? 'not_ready' : 'ready', checks }
   }
 
+  const conversations = createConversationService(slots.dbRouter)
+  const chat = createChatService({
+    config,
+    session: slots.session,
+    dispatch: slots.llmDispatch,
+    conversations,
+    idempotency: createIdempotencyService(slots.dbRouter),
+  })
+  await slots.llmDispatch.start(
+    createReplyRunner({ provider, conversations, session: slots.session, bufferTurns: config.llm.bufferTurns, lockTtlMs: lockTtl(config) }),
+  )
+
   const deps: AppDeps = {
     config,
     logger,
@@ -128,9 +149,11 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     slots,
     tokens,
     users: createUserService(slots.dbRouter, runtime),
-    conversations: createConversationService(slots.dbRouter),
+    conversations,
     sync: createSyncService(slots.dbRouter),
+    chat,
     guard,
+    provider,
     health,
   }
 
@@ -160,6 +183,8 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     .use(authRoutes(deps))
     .use(conversationRoutes(deps))
     .use(syncRoutes(deps))
+    .use(gatewayRoutes(deps))
+    .use(chatRoutes(deps))
 
   let listening: Listening | undefined
   let stopping: Promise<void> | undefined

@@ -1,4 +1,5 @@
 /** What route modules are built from: the config, the slots and the services. */
+import type { ChatService } from '../chat/service.ts'
 import type { ResolvedConfig } from '../config/define.ts'
 import type { HttpMetrics } from '../observability/metrics.ts'
 import type { Slots } from '../ports/index.ts'
@@ -7,6 +8,7 @@ import type { SyncService } from '../services/sync.ts'
 import type { TokenService } from '../services/tokens.ts'
 import type { UserService } from '../services/users.ts'
 import type { Logger } from 'pino'
+import type { LlmProvider } from '../llm/provider.ts'
 import type { Guard } from './guard.ts'
 
 export interface HealthReport {
@@ -23,6 +25,9 @@ export interface AppDeps {
   users: UserService
   conversations: ConversationService
   sync: SyncService
+  chat: ChatService
   guard: Guard
+  /** The configured LLM provider (replies run through `slots.llmDispatch`; the gateway calls it directly). */
+  provider: LlmProvider
   health(): Promise<HealthReport>
 }

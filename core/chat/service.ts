@@ -1,0 +1,109 @@
+/**
+ * Chat turns: store the user's message, build the context, submit the reply job; and the
+ * job read, events and cancel operations, each limited to the job's owner.
+ */
+import type { ResolvedConfig } from '../config/define.ts'
+import { conflict, notFound } from '../errors.ts'
+import type { JobEvent, JobInfo, LlmDispatch } from '../ports/llm-dispatch.ts'
+import type { SessionStore } from '../ports/session.ts'
+import type { ConversationService } from '../services/conversations.ts'
+import type { IdempotencyService, StoredAnswer } from '../services/idempotency.ts'
+import type { Principal } from '../services/tokens.ts'
+import { contextFor } from './context.ts'
+
+export interface ChatDeps {
+  config: ResolvedConfig
+  session: SessionStore
+  dispatch: LlmDispatch
+  conversations: ConversationService
+  idempotency: IdempotencyService
+}
+
+/** How long a conversation's reply lock lives unless the running job extends it. */
+export const lockTtl = (config: ResolvedConfig) => config.llm.timeoutMs + 60_000
+
+/** The conversation's reply lock. The owner is part of the key, so nobody else can hold it. */
+const lockKey = (userId: string, conversationId: string) => `reply:${userId}:${conversationId}`
+
+export function createChatService({ config, session, dispatch, conversations, idempotency }: ChatDeps) {
+  const ttl = lockTtl(config)
+
+  async function owned(user: Principal, jobId: string): Promise<JobInfo> {
+    const info = await dispatch.get(jobId)
+    if (!info || info.userId !== user.userId) throw notFound('job')
+    return info
+  }
+
+  return {
+    /** Start a reply to `content`; with `idempotencyKey`, a repeat gets the first answer. */
+    async send(user: Principal, conversationId: string, content: string, idempotencyKey?: string): Promise<StoredAnswer> {
+      if (idempotencyKey) {
+        const first = await idempotency.get(user.userId, idempotencyKey)
+        if (first) return first
+      }
+      const key = lockKey(user.userId, conversationId)
+      const token = await session.acquireLock(key, ttl)
+      if (!token) {
+        // A repeat that raced its first attempt: the first answer, once stored, wins over 409.
+        const first = idempotencyKey && (await idempotency.get(user.userId, idempotencyKey))
+        if (first) return first
+        throw conflict('a reply is already being generated in this conversation; wait for it to finish or cancel it')
+      }
+      let submitted = false
+      try {
+        const message = await conversations.addMessage(user.userId, conversationId, { role: 'user', content })
+        const ctx = await contextFor(
+          session,
+          conversations,
+          user.userId,
+          conversationId,
+          { role: 'user', content },
+          config.llm.bufferTurns,
+          config.llm.system,
+        )
+        const job = await dispatch.submit({
+          id: crypto.randomUUID(),
+          userId: user.userId,
+          tier: user.tier,
+          conversationId,
+          userMessageId: message.id,
+          messages: ctx.messages,
+          system: ctx.system,
+          maxTokens: config.tiers[user.tier].maxTokens,
+          lock: { key, token },
+          createdAt: Date.now(),
+        })
+        submitted = true
+        const answer: StoredAnswer = {
+          status: 202,
+          body: {
+            message: { id: message.id, role: message.role, content: message.content, createdAt: message.createdAt },
+            job: { id: job.id, status: job.status },
+          },
+        }
+        return idempotencyKey ? await idempotency.put(user.userId, idempotencyKey, answer) : answer
+      } finally {
+        // Once submitted, the job owns the lock and releases it when it ends.
+        if (!submitted) await session.releaseLock(key, token).catch(() => false)
+      }
+    },
+
+    async job(user: Principal, jobId: string) {
+      const info = await owned(user, jobId)
+      return { id: info.id, status: info.status, conversationId: info.conversationId, messageId: info.messageId, position: info.position }
+    },
+
+    /** Check the job is the user's (NOT_FOUND otherwise), then hand out a way to read its events. */
+    async openEvents(user: Principal, jobId: string): Promise<(afterSeq: number, signal: AbortSignal) => AsyncIterable<JobEvent>> {
+      await owned(user, jobId)
+      return (afterSeq, signal) => dispatch.events(jobId, afterSeq, signal)
+    },
+
+    async cancel(user: Principal, jobId: string): Promise<void> {
+      await owned(user, jobId)
+      await dispatch.cancel(jobId)
+    },
+  }
+}
+
+export type ChatService = ReturnType<typeof createChatService>
