@@ -22,7 +22,11 @@ function expectClean({ scenario, rows, skipped }: ScenarioResult) {
   expect(rows.map((r) => r.spec.role)).toContain('runtime')
   expect(rows.map((r) => r.spec.role)).toContain('elysia')
   for (const r of rows) {
-    expect({ scenario: scenario.name, stack: r.spec.id, serving: r.rps > 0 }).toEqual({ scenario: scenario.name, stack: r.spec.id, serving: true })
+    expect({ scenario: scenario.name, stack: r.spec.id, serving: r.rps > 0 }).toEqual({
+      scenario: scenario.name,
+      stack: r.spec.id,
+      serving: true,
+    })
     expect({ stack: r.spec.id, non2xx: r.non2xx, socketErrors: r.socketErrors }).toEqual({ stack: r.spec.id, non2xx: 0, socketErrors: 0 })
   }
 }
@@ -64,7 +68,8 @@ describeWith('bench data scenario [postgres]', postgresReason, () => {
     'data produces rows with traffic and no errors, and drops its database',
     async () => {
       const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} })
-      const benchDatabases = async () => (await admin<{ datname: string }[]>`select datname from pg_database where datname like 'scale_bench_%'`).map((r) => r.datname)
+      const benchDatabases = async () =>
+        (await admin<{ datname: string }[]>`select datname from pg_database where datname like 'scale_bench_%'`).map((r) => r.datname)
       try {
         const before = await benchDatabases()
         const { results } = await runBench({ ...QUICK, scenarios: ['data'] })

@@ -1,0 +1,21 @@
+/** Bench-only plugin: a rate limiter slot that allows everything, to measure what the limiter itself costs. */
+import type { ScalePlugin } from '../../core/plugins/contract.ts'
+import type { RateLimitDecision } from '../../core/ports/rate-limiter.ts'
+
+// Never use outside the bench: it turns rate limiting off. The guard still awaits consume()
+// and writes the headers, so only the limiter's own work drops out of the measurement.
+export default function noopLimiter(): ScalePlugin {
+  return {
+    manifest: { name: 'bench-noop-limiter', core: '^0.1.0', provides: ['rateLimit'] },
+    setup: () => ({
+      slots: {
+        rateLimit: {
+          async consume(_key, rule): Promise<RateLimitDecision> {
+            return { allowed: true, limit: rule.limit, remaining: rule.limit, resetAt: Date.now() + rule.windowMs, retryAfterMs: 0 }
+          },
+          async reset() {},
+        },
+      },
+    }),
+  }
+}

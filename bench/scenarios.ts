@@ -1,0 +1,182 @@
+/** The scenarios: which servers run side by side, which route they are loaded on, and the target for the runtime. */
+import { fileURLToPath } from 'node:url'
+import { createBenchDatabase, postgresDown, type BenchDatabase } from './postgres.ts'
+
+export type Role = 'runtime' | 'variant' | 'elysia' | 'fastify'
+
+/** What a scenario's setup made, shared by its stacks (a database, the seeded user). */
+export interface Context {
+  db?: BenchDatabase
+  userId?: string
+}
+
+export interface StackSpec {
+  id: string
+  label: string
+  role: Role
+  argv: string[]
+  env?: (ctx: Context) => Record<string, string>
+  /** Answered (any status) once the server listens. */
+  readyPath: string
+  /** Runs once the server answers; returns the request headers for the load (a token). */
+  prepare?: (base: string, ctx: Context) => Promise<Record<string, string>>
+  /** Started after the others, because it needs what their `prepare` left in the context. */
+  late?: boolean
+  /** For variants: the hook that is off, as shown in the hook cost table. */
+  hookOff?: string
+}
+
+export interface Target {
+  /** The lowest acceptable ratio of the runtime's req/s to bare Elysia's. */
+  min: number
+  text: string
+}
+
+export interface Scenario {
+  name: string
+  title: string
+  path: string
+  target: Target
+  /** Why the scenario cannot run here, or undefined when it can. */
+  unavailable?: () => Promise<string | undefined>
+  setup?: () => Promise<Context>
+  teardown?: (ctx: Context) => Promise<void>
+  stacks: StackSpec[]
+}
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
+const bun = process.execPath
+const node = process.env.BENCH_NODE ?? 'node'
+const MAIN = here('../core/main.ts')
+const PASSWORD = 'bench password, long enough'
+
+/** Register a user through the API and return its bearer header; the user id goes into the context. */
+async function register(base: string, ctx: Context): Promise<{ headers: Record<string, string>; token: string }> {
+  const res = await fetch(`${base}/v1/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: `bench-${crypto.randomUUID().slice(0, 8)}@example.com`, password: PASSWORD }),
+  })
+  const body = (await res.json()) as { token?: string; user?: { id: string } }
+  if (res.status !== 201 || !body.token) throw new Error(`register at ${base} answered ${res.status}: ${JSON.stringify(body)}`)
+  ctx.userId = body.user!.id
+  return { headers: { authorization: `Bearer ${body.token}` }, token: body.token }
+}
+
+const runtime = (
+  id: string,
+  label: string,
+  config: string,
+  role: Role = 'runtime',
+  hookOff?: string,
+  extra: Partial<StackSpec> = {},
+): StackSpec => ({
+  id,
+  label,
+  role,
+  hookOff,
+  argv: [bun, MAIN],
+  env: () => ({ SCALE_CONFIG: here(`./configs/${config}.ts`) }),
+  readyPath: '/health/live',
+  prepare: async (base, ctx) => (await register(base, ctx)).headers,
+  ...extra,
+})
+
+const bareElysia: StackSpec = {
+  id: 'elysia',
+  label: 'bare Elysia (Bun)',
+  role: 'elysia',
+  argv: [bun, here('./servers/bare-elysia.ts')],
+  readyPath: '/health/live',
+  prepare: async () => ({ authorization: 'Bearer bench' }),
+}
+
+const fastify: StackSpec = {
+  id: 'fastify',
+  label: 'Fastify (Node)',
+  role: 'fastify',
+  argv: [node, here('./servers/fastify.mjs')],
+  readyPath: '/health/live',
+  prepare: async () => ({ authorization: 'Bearer bench' }),
+}
+
+const CONVERSATIONS = 20
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'pipeline',
+    title: 'pipeline: authenticated no-op route (GET /v1/bench/noop)',
+    path: '/v1/bench/noop',
+    target: { min: 0.75, text: '≥ 0.75x bare Elysia' },
+    stacks: [
+      runtime('runtime', 'runtime (default config)', 'default'),
+      runtime('no-logging', 'runtime, access log off', 'no-logging', 'variant', 'access log (logging.requests)'),
+      runtime('no-metrics', 'runtime, metrics off', 'no-metrics', 'variant', 'request metrics (metrics.enabled)'),
+      runtime(
+        'no-token-cache',
+        'runtime, token cache off',
+        'no-token-cache',
+        'variant',
+        'token cache (auth.tokenCacheSize 0: jose on every request)',
+      ),
+      runtime('no-rate-limit', 'runtime, limiter no-op', 'no-rate-limit', 'variant', 'rate limiter (memory sliding window)'),
+      runtime('minimal', 'runtime, log+metrics+limiter off', 'minimal', 'variant', 'access log, metrics and limiter together'),
+      bareElysia,
+      fastify,
+    ],
+  },
+  {
+    name: 'health',
+    title: 'health: GET /health/live',
+    path: '/health/live',
+    target: { min: 0.9, text: 'within 10% of bare Elysia' },
+    stacks: [
+      runtime('runtime', 'runtime (default config)', 'default', 'runtime', undefined, { prepare: async () => ({}) }),
+      bareElysia,
+      { ...fastify, prepare: async () => ({}) },
+    ],
+  },
+  {
+    name: 'data',
+    title: `data: GET /v1/conversations on PostgreSQL (${CONVERSATIONS} conversations, one page)`,
+    path: '/v1/conversations',
+    target: { min: 0.8, text: '≥ 0.8x bare Elysia + postgres.js' },
+    unavailable: () => postgresDown(),
+    setup: async () => ({ db: await createBenchDatabase() }),
+    teardown: async (ctx) => ctx.db?.drop(),
+    stacks: [
+      runtime('runtime', 'runtime (default config, PostgreSQL)', 'default', 'runtime', undefined, {
+        env: (ctx) => ({ SCALE_CONFIG: here('./configs/default.ts'), DATABASE_URL: ctx.db!.url }),
+        // The seed goes through the API, as a client would create them.
+        prepare: async (base, ctx) => {
+          const { headers } = await register(base, ctx)
+          for (let i = 0; i < CONVERSATIONS; i++) {
+            const res = await fetch(`${base}/v1/conversations`, {
+              method: 'POST',
+              headers: { ...headers, 'content-type': 'application/json' },
+              body: JSON.stringify({ title: `conversation ${i + 1}` }),
+            })
+            if (res.status !== 201) throw new Error(`creating a conversation answered ${res.status}: ${await res.text()}`)
+          }
+          return headers
+        },
+      }),
+      {
+        id: 'elysia',
+        label: 'bare Elysia + postgres.js',
+        role: 'elysia',
+        argv: [bun, here('./servers/bare-elysia-pg.ts')],
+        env: (ctx) => ({ DATABASE_URL: ctx.db!.url, BENCH_USER_ID: ctx.userId! }),
+        readyPath: '/v1/conversations',
+        prepare: async () => ({ authorization: 'Bearer bench' }),
+        late: true,
+      },
+    ],
+  },
+]
+
+export function scenarioNamed(name: string): Scenario {
+  const s = SCENARIOS.find((x) => x.name === name)
+  if (!s) throw new Error(`no scenario "${name}"; the scenarios are ${SCENARIOS.map((x) => x.name).join(', ')}`)
+  return s
+}

@@ -1,0 +1,18 @@
+/** Reference: bare Elysia on Bun with the same routes and JSON as the runtime, and nothing else. */
+import { Elysia } from 'elysia'
+
+const unauthorized = () =>
+  new Response('{"error":{"code":"UNAUTHORIZED","message":"a bearer token is required"}}', {
+    status: 401,
+    headers: { 'content-type': 'application/json' },
+  })
+
+new Elysia()
+  .get('/health/live', () => ({ status: 'live' }))
+  // The trivial auth a hand-written app would have: a bearer header must be there, nothing is verified.
+  .get('/v1/bench/noop', () => ({ ok: true }), {
+    beforeHandle: ({ request }) => {
+      if (!request.headers.get('authorization')?.startsWith('Bearer ')) return unauthorized()
+    },
+  })
+  .listen({ port: Number(process.env.PORT ?? 3000), hostname: process.env.HOST ?? '127.0.0.1' })
