@@ -29,6 +29,7 @@ import { stopPlugins, wirePlugins } from './plugins/wire.ts'
 import type { Slots } from './ports/index.ts'
 import { authRoutes } from './routes/auth.ts'
 import { chatRoutes } from './routes/chat.ts'
+import { wsRoutes } from './routes/ws.ts'
 import { conversationRoutes } from './routes/conversations.ts'
 import { gatewayRoutes } from './routes/gateway.ts'
 import { operationRoutes } from './routes/operations.ts'
@@ -160,7 +161,12 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
   // Plugin apps go before the core routes: Elysia applies a hook only to routes registered
   // after it, and a plugin's global hooks (audit, tracing) must see every route.
   const pluginApps = wired.apps.map((a) => (typeof a === 'function' ? a({ guard, slots }) : a))
-  const app: AnyElysia = new Elysia({ name: 'scale-runtime', normalize: false })
+  const ws = config.websocket
+  const app: AnyElysia = new Elysia({
+    name: 'scale-runtime',
+    normalize: false,
+    websocket: { idleTimeout: Math.max(8, Math.round(ws.idleTimeoutMs / 1000)), maxPayloadLength: ws.maxFrameBytes, sendPings: true },
+  })
     .use(errorHandler(logger))
     .use(
       observe({
@@ -185,6 +191,8 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     .use(syncRoutes(deps))
     .use(gatewayRoutes(deps))
     .use(chatRoutes(deps))
+    // Elysia's .ws() runs on its Bun adapter only.
+    .use(runtime.name === 'bun' ? wsRoutes(deps) : [])
 
   let listening: Listening | undefined
   let stopping: Promise<void> | undefined

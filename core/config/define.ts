@@ -59,6 +59,7 @@ export interface ResolvedConfig {
     system?: string
     bufferTurns: number
   }
+  websocket: { idleTimeoutMs: number; maxFrameBytes: number; maxBufferedBytes: number; slowClientTimeoutMs: number }
   tiers: Record<Tier, TierLimits>
   anonymous: { requestsPerMinute: number }
   logging: { level: string; requests: boolean }

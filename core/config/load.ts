@@ -130,6 +130,12 @@ export function resolveConfig(input: ScaleConfig, env: Env = {}): ResolvedConfig
       system: llm.system,
       bufferTurns: llm.bufferTurns ?? 20,
     },
+    websocket: {
+      idleTimeoutMs: d(c.websocket?.idleTimeout, 60_000),
+      maxFrameBytes: c.websocket?.maxFrameBytes ?? 64 * 1024,
+      maxBufferedBytes: c.websocket?.maxBufferedBytes ?? 1024 * 1024,
+      slowClientTimeoutMs: d(c.websocket?.slowClientTimeout, 30_000),
+    },
     tiers: c.tiers ?? DEFAULT_TIERS,
     anonymous: { requestsPerMinute: c.anonymous?.requestsPerMinute ?? 60 },
     logging: { level: c.logging?.level ?? 'info', requests: c.logging?.requests ?? true },

@@ -1,0 +1,129 @@
+/**
+ * `GET /v1/ws`: the chat over one WebSocket. Authenticated before the upgrade (token in
+ * `?token=` or as a `Sec-WebSocket-Protocol` value; Origin checked against
+ * `server.allowedOrigins`), then JSON frames per API.md: send, resume, cancel, ping.
+ * Slow clients: see chat/socket-sink.ts (pause, then close with 4008 and resume).
+ */
+import { Elysia, t } from 'elysia'
+import { type ClientFrame, type ProtocolError, parseFrame } from '../chat/frames.ts'
+import { createSocketSink, type SocketSink } from '../chat/socket-sink.ts'
+import { ScaleError, isScaleError } from '../errors.ts'
+import { bearer, tierRules } from '../http/guard.ts'
+import type { AppDeps } from '../http/deps.ts'
+import type { JobEvent } from '../ports/llm-dispatch.ts'
+import type { Principal } from '../services/tokens.ts'
+
+interface Conn {
+  user: Principal
+  sink: SocketSink
+}
+
+/** The token from `?token=`, `Authorization: Bearer`, or a subprotocol that looks like a JWT. */
+function tokenOf(query: string | undefined, headers: Record<string, string | undefined>) {
+  if (query) return { token: query }
+  const fromHeader = bearer(headers.authorization)
+  if (fromHeader) return { token: fromHeader }
+  const protocols = (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim())
+  const token = protocols.find((p) => p.split('.').length === 3)
+  // A browser only completes the handshake if the server echoes one of its protocols.
+  return { token, protocol: token ? (protocols.includes('bearer') ? 'bearer' : token) : undefined }
+}
+
+export function wsRoutes({ config, tokens, chat, slots, metrics, logger }: AppDeps) {
+  const chatRule = tierRules(config)
+  /** The user verified before the upgrade, handed to `open` through the upgrade request. */
+  const verified = new WeakMap<Request, Principal>()
+  const allowed = config.server.allowedOrigins
+  const conns = new Map<string, Conn>()
+
+  const stream = (c: Conn, jobId: string, open: (after: number, signal: AbortSignal) => AsyncIterable<JobEvent>, afterSeq: number) =>
+    void c.sink.pump(
+      jobId,
+      (signal) => open(afterSeq, signal),
+      (e) => c.sink.write(errorFrame(e, { jobId })),
+    )
+
+  async function handle(c: Conn, frame: ClientFrame) {
+    switch (frame.type) {
+      case 'ping':
+        c.sink.write({ type: 'pong' })
+        return
+      case 'send': {
+        const d = await slots.rateLimit.consume(`u:${c.user.userId}:chat`, chatRule[c.user.tier].chat)
+        if (!d.allowed) {
+          metrics.rateLimited.inc({ group: 'chat' })
+          c.sink.write({ type: 'rate_limited', retryAfterMs: d.retryAfterMs, clientId: frame.clientId })
+          return
+        }
+        const answer = await chat.send(c.user, frame.conversationId, frame.content, frame.clientId)
+        const body = answer.body as { message: { id: string }; job: { id: string } }
+        c.sink.write({ type: 'accepted', clientId: frame.clientId, jobId: body.job.id, messageId: body.message.id })
+        const open = await chat.openEvents(c.user, body.job.id)
+        stream(c, body.job.id, open, 0)
+        return
+      }
+      case 'resume': {
+        const open = await chat.openEvents(c.user, frame.jobId)
+        stream(c, frame.jobId, open, frame.afterSeq)
+        return
+      }
+      case 'cancel':
+        await chat.cancel(c.user, frame.jobId)
+        return
+    }
+  }
+
+  return new Elysia({ name: 'routes-ws', tags: ['chat'] }).ws('/v1/ws', {
+    query: t.Object({ token: t.Optional(t.String({ maxLength: 4096 })) }),
+    async beforeHandle({ query, headers, request, set }) {
+      const origin = request.headers.get('origin')
+      if (origin && !allowed.includes('*') && !allowed.includes(origin)) {
+        throw new ScaleError('FORBIDDEN', `origin ${JSON.stringify(origin)} is not allowed; add it to server.allowedOrigins`)
+      }
+      const { token, protocol } = tokenOf(query.token, headers)
+      if (!token) throw new ScaleError('UNAUTHORIZED', 'a token is required: ?token=<token> or the Sec-WebSocket-Protocol header')
+      verified.set(request, await tokens.verify(token))
+      if (protocol) set.headers['sec-websocket-protocol'] = protocol
+    },
+    open(ws) {
+      const user = verified.get(ws.data.request)
+      if (!user) return ws.close(1011, 'not authenticated')
+      const sink = createSocketSink(
+        { send: (d) => ws.send(d), close: (code, reason) => ws.close(code, reason), getBufferedAmount: () => ws.raw.getBufferedAmount() },
+        config.websocket,
+      )
+      conns.set(ws.id, { user, sink })
+    },
+    async message(ws, raw) {
+      const c = conns.get(ws.id)
+      if (!c) return
+      const frame = parseFrame(raw)
+      if (frame.type === 'error') {
+        c.sink.write(frame)
+        return
+      }
+      try {
+        await handle(c, frame)
+      } catch (e) {
+        if (!isScaleError(e)) logger.error({ err: e, frame: frame.type }, 'websocket frame failed')
+        c.sink.write(errorFrame(e, frame))
+      }
+    },
+    drain(ws) {
+      conns.get(ws.id)?.sink.drained()
+    },
+    close(ws) {
+      conns.get(ws.id)?.sink.closed()
+      conns.delete(ws.id)
+    },
+  })
+}
+
+function errorFrame(e: unknown, ref: { jobId?: string; clientId?: string }): ProtocolError {
+  const out: ProtocolError = isScaleError(e)
+    ? { type: 'error', code: e.code, message: e.message }
+    : { type: 'error', code: 'INTERNAL', message: 'internal error; the details are in the server log' }
+  if (ref.jobId) out.jobId = ref.jobId
+  if (ref.clientId) out.clientId = ref.clientId
+  return out
+}
