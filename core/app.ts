@@ -23,6 +23,7 @@ import { createReplyRunner } from './chat/runner.ts'
 import { createChatService, lockTtl } from './chat/service.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { createMetrics } from './observability/metrics.ts'
+import { registerSlotMetrics } from './observability/slot-metrics.ts'
 import { checkManifests } from './plugins/check.ts'
 import { resolvePlugins } from './plugins/resolve.ts'
 import { stopPlugins, wirePlugins } from './plugins/wire.ts'
@@ -103,6 +104,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
       }),
   }
 
+  registerSlotMetrics(metrics.registry, slots)
   const provider = createProvider(config.llm)
   const secret = await jwtSecret(config, logger)
   const tokens = createTokenService(config.auth, secret)
