@@ -28,6 +28,7 @@ import { checkManifests } from './plugins/check.ts'
 import { resolvePlugins } from './plugins/resolve.ts'
 import { stopPlugins, wirePlugins } from './plugins/wire.ts'
 import type { Slots } from './ports/index.ts'
+import { openRedis, type RedisConnections } from './redis/connect.ts'
 import { authRoutes } from './routes/auth.ts'
 import { chatRoutes } from './routes/chat.ts'
 import { wsRoutes } from './routes/ws.ts'
@@ -76,6 +77,14 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     await database.close()
     throw e
   }
+  // Redis is opened once, only when a plugin asks for it (ioredis is imported only then).
+  let redis: RedisConnections | undefined
+  if (plugins.some((p) => p.manifest.requires?.services?.includes('redis'))) {
+    redis = await openRedis(config.redis, { logger, metrics: metrics.registry }).catch(async (e) => {
+      await database.close()
+      throw e
+    })
+  }
   const defaultPool = createStaticPool(database, config.database.pool.max)
   const wired = await wirePlugins(plugins, {
     config,
@@ -83,7 +92,9 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     metrics: metrics.registry,
     db: database.db,
     postgres: database.postgres,
+    ...(redis && { redis: redis.client, redisSubscriber: redis.subscriber, redisConnection: redis.dedicated }),
   }).catch(async (e) => {
+    await redis?.close()
     await database.close()
     throw e
   })
@@ -122,6 +133,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
         .then(() => 'ok'),
       2000,
     )
+    if (redis) checks.redis = await withTimeout(redis.health(), 2000)
     for (const p of wired.started) {
       if (!p.health) continue
       checks[p.manifest.name] = await withTimeout(
@@ -227,6 +239,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
         await slots.llmDispatch.stop()
         const errors = await stopPlugins(wired.started)
         for (const s of [slots.session, slots.rateLimit, slots.cache]) await s.stop?.()
+        await redis?.close()
         await slots.dbRouter.stop?.()
         await dbPool.close()
         await database.close()

@@ -17,6 +17,7 @@ import type { Registry } from 'prom-client'
 import type { ResolvedConfig } from '../config/define.ts'
 import type { Guard } from '../http/guard.ts'
 import type { Db, SlotName, Slots } from '../ports/index.ts'
+import type { RedisClient, RedisConnections } from '../redis/connect.ts'
 
 /** Services a plugin can ask the core to connect to. */
 export type Service = 'postgres' | 'redis'
@@ -47,6 +48,17 @@ export interface PluginContext {
   postgres?: Sql
   /** Slots filled by plugins set up before this one, and defaults created so far. */
   slots: Readonly<Partial<Slots>>
+  /**
+   * The shared Redis command connection (ioredis), opened once by the core when any plugin
+   * lists `redis` in `requires.services`; every command times out after `redis.commandTimeout`.
+   * Keys are not prefixed for you: start them with `config.redis.keyPrefix`, and hash-tag the
+   * id (`{id}`) so they work on Redis Cluster. Closed by the core after every plugin stopped.
+   */
+  redis?: RedisClient
+  /** The shared subscriber connection, opened on first call. */
+  redisSubscriber?: RedisConnections['subscriber']
+  /** A dedicated connection for a library that needs its own (blocking commands, a queue); the core closes it. */
+  redisConnection?: RedisConnections['dedicated']
 }
 
 /** What a plugin's routes can use once every slot is wired. */

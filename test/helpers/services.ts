@@ -26,6 +26,25 @@ let postgresProbe: Promise<string | undefined> | undefined
 /** Why PostgreSQL can't be used, or undefined when it can. */
 export const postgresMissing = () => (postgresProbe ??= probePostgres())
 
+async function probeRedis(): Promise<string | undefined> {
+  const { Redis } = await import('ioredis')
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  redis.on('error', () => {})
+  try {
+    await redis.connect()
+    await redis.ping()
+    return undefined
+  } catch (e) {
+    return `Redis at ${REDIS_URL} is not reachable (${(e as Error).message})`
+  } finally {
+    redis.disconnect()
+  }
+}
+
+let redisProbe: Promise<string | undefined> | undefined
+/** Why Redis can't be used, or undefined when it can. */
+export const redisMissing = () => (redisProbe ??= probeRedis())
+
 /**
  * `describe` that needs a service: runs when `missing` is undefined; otherwise skips with the
  * reason printed, or, under CI, registers one failing test that carries the reason.
