@@ -1,0 +1,42 @@
+/**
+ * Several api instances behind a load balancer: PostgreSQL and Redis hold the shared state,
+ * and the Redis plugins fill the session and rate-limit slots. Select it with
+ * `SCALE_CONFIG=config/examples/cluster.ts`; it needs DATABASE_URL, REDIS_URL and JWT_SECRET
+ * (start-up refuses without them and says which is missing). See README: Running several
+ * instances.
+ */
+import { defineScale } from '../../core/config/define.ts'
+import rateLimitRedis from '../../plugins/ratelimit-redis/index.ts'
+import sessionRedis from '../../plugins/session-redis/index.ts'
+
+export default defineScale({
+  instances: 2,
+  // Until the cache and llm-queue plugins exist, these two stay per instance, knowingly:
+  // the cache is pass-through with an in-process LRU, and each instance runs the replies it
+  // accepted. Replace these with the cache() and llmQueue() plugins when they land.
+  allowInMemory: ['cache', 'llmDispatch'],
+
+  // One load balancer in front: the client's address is the right-most X-Forwarded-For entry.
+  // Set 0 if clients can reach the instances directly (they could then pick their address).
+  server: { port: 3000, trustedProxyHops: 1 },
+
+  // DATABASE_URL (PostgreSQL) is required with several instances: the embedded one is per process.
+  database: { migrate: true, pool: { max: 10 } },
+
+  // REDIS_URL selects the server (redis://, rediss://, redis-sentinel://, redis-cluster://).
+  redis: { keyPrefix: 'scale:', commandTimeout: '500 ms' },
+
+  tiers: {
+    free: { requestsPerMinute: { api: 600, sync: 120 }, chatPerMinute: 20, maxTokens: 1024 },
+    paid: { requestsPerMinute: { api: 3000, sync: 600 }, chatPerMinute: 100, maxTokens: 4096 },
+  },
+  anonymous: { requestsPerMinute: 60 },
+
+  plugins: [
+    sessionRedis({ ttl: '1 d' }),
+    // While Redis is unreachable or slow, each instance limits on its own (up to 2x the
+    // limit across both) and goes back to Redis by itself when it answers again. Other
+    // policies: 'open', 'closed' (503), also per route group (plugins/ratelimit-redis/README.md).
+    rateLimitRedis({ fallback: 'local' }),
+  ],
+})

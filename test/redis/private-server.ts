@@ -1,0 +1,56 @@
+/**
+ * A redis-server of the test's own on a free port, for outage tests: it can be paused,
+ * stopped and started again without touching the shared server other tests use.
+ */
+import { spawnSync } from 'node:child_process'
+import { createServer } from 'node:net'
+
+export interface PrivateRedis {
+  url: string
+  port: number
+  start(): Promise<void>
+  /** Stop at once (SIGKILL, nothing saved): what a crash looks like to clients. */
+  kill(): Promise<void>
+}
+
+/** Why a private redis-server can't be started, or undefined when it can. */
+export function redisServerMissing(): string | undefined {
+  const r = spawnSync('redis-server', ['--version'], { encoding: 'utf8' })
+  return r.status === 0 ? undefined : 'redis-server is not installed (the outage tests start their own)'
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+export async function privateRedis(): Promise<PrivateRedis> {
+  const port = await freePort()
+  let proc: ReturnType<typeof Bun.spawn> | undefined
+  const ping = () => spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG'
+  const self: PrivateRedis = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async start() {
+      proc = Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdout: 'ignore',
+        stderr: 'ignore',
+      })
+      for (let i = 0; i < 100 && !ping(); i++) await Bun.sleep(50)
+      if (!ping()) throw new Error(`private redis-server on port ${port} did not start`)
+    },
+    async kill() {
+      proc?.kill('SIGKILL')
+      await proc?.exited
+      proc = undefined
+    },
+  }
+  await self.start()
+  return self
+}
