@@ -133,7 +133,7 @@ export async function openRedis(config: ResolvedConfig['redis'], opts: OpenRedis
     client.disconnect()
     throw new ScaleError(
       'PLUGIN_MISSING_REQUIREMENT',
-      `redis at ${quote(where)} did not answer within ${connectTimeoutMs} ms (${(e as Error).message}); start it or fix REDIS_URL`,
+      `redis at ${quote(where)} could not be reached (${(e as Error).message}; waited up to ${connectTimeoutMs} ms); start it or fix REDIS_URL`,
       { cause: e },
     )
   }

@@ -1,0 +1,148 @@
+/**
+ * Two runtime instances as separate processes (`bun core/main.ts`), on one PostgreSQL
+ * database and one Redis, behave as one: a reply running on A locks the conversation for B,
+ * and a user's limit is the same whichever instance they hit.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { resolve } from 'node:path'
+import type { Redis } from 'ioredis'
+import { describeWith, freshPostgresDatabase, postgresMissing, REDIS_URL, redisMissing } from '../helpers/services.ts'
+import { HOOK_TIMEOUT } from '../helpers/runtime.ts'
+import { connectRedis, dropKeys, keysUnder, keysWithoutTtl, uniquePrefix } from './redis.ts'
+
+const ROOT = resolve(import.meta.dir, '../..')
+const CONFIG = resolve(import.meta.dir, 'fixtures/two-instances.ts')
+const prefix = uniquePrefix('two-instances')
+const missing = (await postgresMissing()) ?? (await redisMissing())
+
+interface Instance {
+  base: string
+  proc: ReturnType<typeof Bun.spawn>
+  output: () => string
+}
+
+async function startInstance(env: Record<string, string>): Promise<Instance> {
+  const proc = Bun.spawn([process.execPath, 'core/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, SCALE_CONFIG: CONFIG, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  // Keep reading both pipes for the process's whole life: a full pipe would stall it.
+  let text = ''
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder()
+    for await (const chunk of stream) text += decoder.decode(chunk)
+  }
+  void drain(proc.stdout as ReadableStream<Uint8Array>)
+  void drain(proc.stderr as ReadableStream<Uint8Array>)
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    const m = /listening on http:\/\/[^:]+:(\d+)/.exec(text)
+    if (m) return { base: `http://127.0.0.1:${m[1]}`, proc, output: () => text }
+    if (proc.exitCode !== null) break
+    await Bun.sleep(50)
+  }
+  proc.kill('SIGKILL')
+  throw new Error(`instance did not start:\n${text}`)
+}
+
+async function call(base: string, method: string, path: string, body?: unknown, token?: string) {
+  const headers: Record<string, string> = {}
+  if (token) headers.authorization = `Bearer ${token}`
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  const res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const text = await res.text()
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined }
+}
+
+describeWith('two instances on one PostgreSQL and one Redis [postgres, redis]', missing, () => {
+  let a: Instance
+  let b: Instance
+  let redis: Redis
+  let drop: (() => Promise<void>) | undefined
+
+  beforeAll(async () => {
+    redis = await connectRedis()
+    const db = await freshPostgresDatabase()
+    drop = db.drop
+    const env = { DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, JWT_SECRET: 'two-instances-test-secret-0123456789abcdef' }
+    a = await startInstance(env) // A migrates the new database first
+    b = await startInstance(env)
+  }, HOOK_TIMEOUT)
+
+  afterAll(async () => {
+    for (const i of [a, b]) {
+      i?.proc.kill('SIGTERM')
+      await i?.proc.exited
+    }
+    await dropKeys(redis, prefix)
+    redis?.disconnect()
+    await drop?.()
+  }, HOOK_TIMEOUT)
+
+  test('both are ready, and report their Redis connection', async () => {
+    for (const i of [a, b]) {
+      const ready = await call(i.base, 'GET', '/health/ready')
+      expect(ready.status).toBe(200)
+      expect(ready.body.checks.redis).toBe('ok')
+      expect(ready.body.checks['ratelimit-redis']).toBe('ok')
+      const metrics = await (await fetch(`${i.base}/metrics`)).text()
+      expect(metrics).toContain('redis_connection_up{connection="command"} 1')
+    }
+  })
+
+  test('registered on A, logged in on B; a reply running on A makes a send through B a 409 CONFLICT, and its end frees B', async () => {
+    const email = `two${crypto.randomUUID().slice(0, 8)}@example.com`
+    const password = 'correct horse battery'
+    expect((await call(a.base, 'POST', '/v1/auth/register', { email, password })).status).toBe(201)
+    const login = await call(b.base, 'POST', '/v1/auth/login', { email, password })
+    expect(login.status).toBe(200)
+    const tokenB = login.body.token as string
+    const tokenA = (await call(a.base, 'POST', '/v1/auth/login', { email, password })).body.token as string
+    const conv = (await call(b.base, 'POST', '/v1/conversations', { title: 'shared' }, tokenB)).body.id as string
+
+    const first = await call(a.base, 'POST', `/v1/conversations/${conv}/messages`, { content: 'tell me a story' }, tokenA)
+    expect(first.status).toBe(202)
+    const onB = await call(b.base, 'POST', `/v1/conversations/${conv}/messages`, { content: 'and another' }, tokenB)
+    expect(onB.status).toBe(409)
+    expect(onB.body.error.code).toBe('CONFLICT')
+    expect(await keysUnder(redis, `${prefix}lock:{reply:${login.body.user.id}:${conv}}`)).toHaveLength(1)
+
+    // The job runs on A (llm dispatch is per instance in this config); when it ends the lock goes.
+    const deadline = Date.now() + 30_000
+    let status = ''
+    while (Date.now() < deadline && status !== 'done') {
+      status = (await call(a.base, 'GET', `/v1/jobs/${first.body.job.id}`, undefined, tokenA)).body.status
+      await Bun.sleep(100)
+    }
+    expect(status).toBe('done')
+    const again = await call(b.base, 'POST', `/v1/conversations/${conv}/messages`, { content: 'and another' }, tokenB)
+    expect(again.status).toBe(202)
+    // The conversation buffer A wrote is in Redis, where B read it to build its context.
+    expect(await redis.llen(`${prefix}buf:{${conv}}:turns`)).toBeGreaterThanOrEqual(2)
+  }, 60_000)
+
+  test('1,000 concurrent requests of one user over both instances at 100 a minute: exactly 100 admitted; no key without a TTL', async () => {
+    const email = `burst${crypto.randomUUID().slice(0, 8)}@example.com`
+    const reg = await call(a.base, 'POST', '/v1/auth/register', { email, password: 'correct horse battery' })
+    const token = reg.body.token as string
+    // The sliding-window counter weighs the previous minute in: a burst that straddled the
+    // turn of a minute by more than 0.6 s (1% of the window) could get one more. Start well
+    // inside a minute, as the clock of the Redis server sees it.
+    const [seconds] = (await redis.time()) as [string, string]
+    const intoMinute = (Number(seconds) % 60) * 1000
+    if (intoMinute > 45_000) await Bun.sleep(60_000 - intoMinute + 200)
+    const statuses = await Promise.all(
+      Array.from({ length: 1000 }, async (_, i) => {
+        const res = await fetch(`${(i % 2 ? a : b).base}/v1/me`, { headers: { authorization: `Bearer ${token}` } })
+        await res.arrayBuffer()
+        return res.status
+      }),
+    )
+    expect(statuses.filter((s) => s === 200)).toHaveLength(100)
+    expect(statuses.filter((s) => s === 429)).toHaveLength(900)
+    expect(await keysUnder(redis, `${prefix}rl:{u:${reg.body.user.id}:api}`)).toHaveLength(1)
+    expect(await keysWithoutTtl(redis, prefix)).toEqual([])
+  }, 120_000)
+})
