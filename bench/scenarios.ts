@@ -1,8 +1,10 @@
 /** The scenarios: which servers run side by side, which route they are loaded on, and the target for the runtime. */
 import { fileURLToPath } from 'node:url'
 import { createBenchDatabase, postgresDown, type BenchDatabase } from './postgres.ts'
+import { REDIS_SCENARIOS } from './redis-scenarios.ts'
 
-export type Role = 'runtime' | 'variant' | 'elysia' | 'fastify'
+/** `reference`: another baseline, shown in the table only. */
+export type Role = 'runtime' | 'variant' | 'elysia' | 'fastify' | 'reference'
 
 /** What a scenario's setup made, shared by its stacks (a database, the seeded user). */
 export interface Context {
@@ -173,6 +175,7 @@ export const SCENARIOS: Scenario[] = [
       },
     ],
   },
+  ...REDIS_SCENARIOS,
 ]
 
 export function scenarioNamed(name: string): Scenario {
