@@ -83,7 +83,8 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
   const fallbackDefault = opts.fallback ?? 'local'
   const byGroup = opts.fallbackByGroup ?? {}
   for (const p of [fallbackDefault, ...Object.values(byGroup)]) {
-    if (p !== 'open' && p !== 'closed' && p !== 'local') throw new RangeError(`fallback must be 'open', 'closed' or 'local', got ${String(p)}`)
+    if (p !== 'open' && p !== 'closed' && p !== 'local')
+      throw new RangeError(`fallback must be 'open', 'closed' or 'local', got ${String(p)}`)
   }
   const probeIntervalMs = ms(opts.breaker?.probeInterval ?? '1 s')
   const registers = opts.metrics ? [opts.metrics] : []
@@ -94,9 +95,17 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
       labelNames: ['policy'],
       registers,
     }),
-    errors: new Counter({ name: 'ratelimit_redis_errors_total', help: 'Rate-limit checks whose Redis call failed or timed out', registers }),
+    errors: new Counter({
+      name: 'ratelimit_redis_errors_total',
+      help: 'Rate-limit checks whose Redis call failed or timed out',
+      registers,
+    }),
     cached: new Counter({ name: 'ratelimit_redis_cached_denials_total', help: 'Denials answered from the in-process cache', registers }),
-    open: new Gauge({ name: 'ratelimit_redis_breaker_open', help: '1 while the breaker keeps rate-limit checks away from Redis', registers }),
+    open: new Gauge({
+      name: 'ratelimit_redis_breaker_open',
+      help: '1 while the breaker keeps rate-limit checks away from Redis',
+      registers,
+    }),
   }
 
   const local = createMemoryRateLimiter()
@@ -108,7 +117,11 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
     probe: () => redis.ping(),
     onChange(open, why) {
       m.open.set(open ? 1 : 0)
-      if (open) logger?.warn({ why, fallback: fallbackDefault, fallbackByGroup: byGroup }, 'rate limits: redis unavailable, using the fallback policy')
+      if (open)
+        logger?.warn(
+          { why, fallback: fallbackDefault, fallbackByGroup: byGroup },
+          'rate limits: redis unavailable, using the fallback policy',
+        )
       else logger?.info({ why }, 'rate limits: back on redis')
     },
   })
@@ -133,7 +146,13 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
     m.fallbacks.inc({ policy })
     if (policy === 'local') return local.consume(key, rule, cost)
     if (policy === 'open') {
-      return Promise.resolve({ allowed: true, limit: rule.limit, remaining: Math.max(0, rule.limit - cost), resetAt: Date.now(), retryAfterMs: 0 })
+      return Promise.resolve({
+        allowed: true,
+        limit: rule.limit,
+        remaining: Math.max(0, rule.limit - cost),
+        resetAt: Date.now(),
+        retryAfterMs: 0,
+      })
     }
     const retryAfter = String(Math.max(1, Math.ceil(probeIntervalMs / 1000)))
     return Promise.reject(
@@ -147,7 +166,11 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
   return {
     async consume(key, rule, cost = 1) {
       const { limit, windowMs } = rule
-      if (!(Number.isInteger(windowMs) && windowMs > 0) || !(Number.isInteger(limit) && limit >= 0) || !(Number.isInteger(cost) && cost >= 0)) {
+      if (
+        !(Number.isInteger(windowMs) && windowMs > 0) ||
+        !(Number.isInteger(limit) && limit >= 0) ||
+        !(Number.isInteger(cost) && cost >= 0)
+      ) {
         throw new RangeError(
           `rate limit needs an integer windowMs > 0, limit >= 0 and cost >= 0, got windowMs ${windowMs}, limit ${limit}, cost ${cost}`,
         )

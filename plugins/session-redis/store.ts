@@ -152,8 +152,12 @@ function checkLockTtl(ttlMs: number): void {
 }
 
 function unavailable(what: string, cause: unknown): ScaleError {
-  return new ScaleError('UNAVAILABLE', `the session store cannot be reached right now (${what}: ${(cause as Error)?.message ?? cause}); retry shortly`, {
-    cause,
-    headers: { 'retry-after': '1' },
-  })
+  return new ScaleError(
+    'UNAVAILABLE',
+    `the session store cannot be reached right now (${what}: ${(cause as Error)?.message ?? cause}); retry shortly`,
+    {
+      cause,
+      headers: { 'retry-after': '1' },
+    },
+  )
 }

@@ -73,7 +73,12 @@ describe('config/examples/cluster.ts', () => {
     const started = Date.now()
     const proc = Bun.spawn([process.execPath, 'core/main.ts'], {
       cwd: ROOT,
-      env: { ...process.env, REDIS_URL: `redis://:hunter2@127.0.0.1:${port}`, SCALE_CONFIG: resolve(import.meta.dir, 'fixtures/one-instance.ts'), PORT: '0' },
+      env: {
+        ...process.env,
+        REDIS_URL: `redis://:hunter2@127.0.0.1:${port}`,
+        SCALE_CONFIG: resolve(import.meta.dir, 'fixtures/one-instance.ts'),
+        PORT: '0',
+      },
       stdout: 'pipe',
       stderr: 'pipe',
     })

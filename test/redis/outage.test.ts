@@ -49,7 +49,11 @@ describeWith('ratelimit-redis and session-redis when Redis fails [redis-server]'
       plugins: [
         sessionRedis(),
         // One policy per route group, so one runtime shows all three.
-        rateLimitRedis({ fallback: 'local', fallbackByGroup: { api: 'open', sync: 'local', anonymous: 'closed' }, breaker: { probeInterval: '250 ms' } }),
+        rateLimitRedis({
+          fallback: 'local',
+          fallbackByGroup: { api: 'open', sync: 'local', anonymous: 'closed' },
+          breaker: { probeInterval: '250 ms' },
+        }),
       ],
     })
     rt = await createRuntime(config, { logger: createLogger('info', { write: (line: string) => void logs.push(line) }) })
@@ -82,7 +86,10 @@ describeWith('ratelimit-redis and session-redis when Redis fails [redis-server]'
     throw new Error('rate limits did not go back to Redis')
   }
 
-  const register = () => timed(() => api.post('/v1/auth/register', { email: `o${crypto.randomUUID().slice(0, 8)}@example.com`, password: 'correct horse battery' }))
+  const register = () =>
+    timed(() =>
+      api.post('/v1/auth/register', { email: `o${crypto.randomUUID().slice(0, 8)}@example.com`, password: 'correct horse battery' }),
+    )
 
   async function checkPolicies(token: string, syncToken: string) {
     // api → open: a fresh user's 10 requests all pass although the limit is 5.
@@ -99,79 +106,72 @@ describeWith('ratelimit-redis and session-redis when Redis fails [redis-server]'
     expect(Number(closed.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
   }
 
-  test(
-    'CLIENT PAUSE: every policy answers as documented within the command timeout, and Redis is used again within 5 s',
-    async () => {
-      const users = await Promise.all([1, 2, 3, 4].map(() => api.user()))
-      // The pausing connection is paused too (so is CLIENT UNPAUSE): the pause simply runs out.
-      const pauser = await connectRedis(server.url)
-      const PAUSE = 2_500
-      await pauser.call('CLIENT', 'PAUSE', String(PAUSE), 'ALL')
-      const pauseEnds = Date.now() + PAUSE
-      pauser.disconnect()
-      await checkPolicies(users[0]!.token, users[1]!.token)
-      const ready = await api.get('/health/ready')
-      expect(ready.status).toBe(200) // a shared dependency down: degraded, not out of the load balancer
-      expect(ready.body.checks['ratelimit-redis']).toStartWith('degraded')
-      expect(Date.now()).toBeLessThan(pauseEnds) // all of the above was decided during the pause
-      await Bun.sleep(pauseEnds - Date.now())
-      expect(await waitForRecovery()).toBeLessThan(RECOVERY)
-      // Back on Redis: the limit is shared again, and counted there.
-      const after = []
-      for (let i = 0; i < 6; i++) after.push((await api.get('/v1/me', users[2]!.token)).status)
-      expect(after).toEqual([200, 200, 200, 200, 200, 429])
-      expect(await admin.exists(`outage:rl:{u:${users[2]!.id}:api}`)).toBe(1)
-      const metrics = (await api.get('/metrics')).body as string
-      for (const policy of ['open', 'local', 'closed']) expect(metrics).toMatch(new RegExp(`ratelimit_redis_fallback_total\\{policy="${policy}"\\} [1-9]`))
-      expect(logs.some((l) => l.includes('rate limits: redis unavailable'))).toBe(true)
-      expect(logs.some((l) => l.includes('rate limits: back on redis'))).toBe(true)
-    },
-    30_000,
-  )
+  test('CLIENT PAUSE: every policy answers as documented within the command timeout, and Redis is used again within 5 s', async () => {
+    const users = await Promise.all([1, 2, 3, 4].map(() => api.user()))
+    // The pausing connection is paused too (so is CLIENT UNPAUSE): the pause simply runs out.
+    const pauser = await connectRedis(server.url)
+    const PAUSE = 2_500
+    await pauser.call('CLIENT', 'PAUSE', String(PAUSE), 'ALL')
+    const pauseEnds = Date.now() + PAUSE
+    pauser.disconnect()
+    await checkPolicies(users[0]!.token, users[1]!.token)
+    const ready = await api.get('/health/ready')
+    expect(ready.status).toBe(200) // a shared dependency down: degraded, not out of the load balancer
+    expect(ready.body.checks['ratelimit-redis']).toStartWith('degraded')
+    expect(Date.now()).toBeLessThan(pauseEnds) // all of the above was decided during the pause
+    await Bun.sleep(pauseEnds - Date.now())
+    expect(await waitForRecovery()).toBeLessThan(RECOVERY)
+    // Back on Redis: the limit is shared again, and counted there.
+    const after = []
+    for (let i = 0; i < 6; i++) after.push((await api.get('/v1/me', users[2]!.token)).status)
+    expect(after).toEqual([200, 200, 200, 200, 200, 429])
+    expect(await admin.exists(`outage:rl:{u:${users[2]!.id}:api}`)).toBe(1)
+    const metrics = (await api.get('/metrics')).body as string
+    for (const policy of ['open', 'local', 'closed'])
+      expect(metrics).toMatch(new RegExp(`ratelimit_redis_fallback_total\\{policy="${policy}"\\} [1-9]`))
+    expect(logs.some((l) => l.includes('rate limits: redis unavailable'))).toBe(true)
+    expect(logs.some((l) => l.includes('rate limits: back on redis'))).toBe(true)
+  }, 30_000)
 
-  test(
-    'Redis stopped for 3 s under load: no request waits past the bound, chat says 503 UNAVAILABLE, and all is back within 5 s of the restart',
-    async () => {
-      const [a, b, c, d] = await Promise.all([1, 2, 3, 4].map(() => api.user()))
-      const conversation = (await api.post('/v1/conversations', { title: 'outage' }, d!.token)).body.id as string
-      await server.kill()
-      const statuses: Record<string, number[]> = { api: [], sync: [] }
-      let slowest = 0
-      try {
-        await checkPolicies(a!.token, b!.token)
-        // Load for the rest of the outage, over real sockets: 8 clients in a loop on the open group.
-        const until = Date.now() + 3_000
-        await Promise.all(
-          Array.from({ length: 8 }, async () => {
-            while (Date.now() < until) {
-              const start = performance.now()
-              const res = await fetch(`${base}/v1/me`, { headers: { authorization: `Bearer ${c!.token}` } })
-              await res.arrayBuffer()
-              statuses.api!.push(res.status)
-              slowest = Math.max(slowest, performance.now() - start)
-            }
-          }),
-        )
-        const chat = await timed(() => api.post(`/v1/conversations/${conversation}/messages`, { content: 'hello?' }, d!.token))
-        expect(chat.status).toBe(503)
-        expect(chat.body.error.code).toBe('UNAVAILABLE')
-      } finally {
-        await server.start()
-      }
-      expect(slowest).toBeLessThan(MAX_WAIT)
-      expect(statuses.api!.length).toBeGreaterThan(20)
-      expect(new Set(statuses.api)).toEqual(new Set([200]))
-      // A fresh server has no scripts cached: the first check after recovery falls back to EVAL.
-      expect(await waitForRecovery()).toBeLessThan(RECOVERY)
-      const back = await api.post(`/v1/conversations/${conversation}/messages`, { content: 'back' }, d!.token)
-      expect(back.status).toBe(202)
-      const fresh = await api.user()
-      const after = []
-      for (let i = 0; i < 6; i++) after.push((await api.get('/v1/me', fresh.token)).status)
-      expect(after).toEqual([200, 200, 200, 200, 200, 429])
-    },
-    40_000,
-  )
+  test('Redis stopped for 3 s under load: no request waits past the bound, chat says 503 UNAVAILABLE, and all is back within 5 s of the restart', async () => {
+    const [a, b, c, d] = await Promise.all([1, 2, 3, 4].map(() => api.user()))
+    const conversation = (await api.post('/v1/conversations', { title: 'outage' }, d!.token)).body.id as string
+    await server.kill()
+    const statuses: Record<string, number[]> = { api: [], sync: [] }
+    let slowest = 0
+    try {
+      await checkPolicies(a!.token, b!.token)
+      // Load for the rest of the outage, over real sockets: 8 clients in a loop on the open group.
+      const until = Date.now() + 3_000
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (Date.now() < until) {
+            const start = performance.now()
+            const res = await fetch(`${base}/v1/me`, { headers: { authorization: `Bearer ${c!.token}` } })
+            await res.arrayBuffer()
+            statuses.api!.push(res.status)
+            slowest = Math.max(slowest, performance.now() - start)
+          }
+        }),
+      )
+      const chat = await timed(() => api.post(`/v1/conversations/${conversation}/messages`, { content: 'hello?' }, d!.token))
+      expect(chat.status).toBe(503)
+      expect(chat.body.error.code).toBe('UNAVAILABLE')
+    } finally {
+      await server.start()
+    }
+    expect(slowest).toBeLessThan(MAX_WAIT)
+    expect(statuses.api!.length).toBeGreaterThan(20)
+    expect(new Set(statuses.api)).toEqual(new Set([200]))
+    // A fresh server has no scripts cached: the first check after recovery falls back to EVAL.
+    expect(await waitForRecovery()).toBeLessThan(RECOVERY)
+    const back = await api.post(`/v1/conversations/${conversation}/messages`, { content: 'back' }, d!.token)
+    expect(back.status).toBe(202)
+    const fresh = await api.user()
+    const after = []
+    for (let i = 0; i < 6; i++) after.push((await api.get('/v1/me', fresh.token)).status)
+    expect(after).toEqual([200, 200, 200, 200, 200, 429])
+  }, 40_000)
 
   test('a script the server forgot (SCRIPT FLUSH) is sent again with EVAL, and the check still answers', async () => {
     const conn = await connectRedis(server.url)

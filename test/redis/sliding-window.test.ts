@@ -66,10 +66,21 @@ describeWith('sliding-window.lua matches the memory limiter [redis]', await redi
         }
         const cost = random() < 0.8 ? 1 : Math.floor(random() * 12)
         const expected = await memory.consume(key, rule, cost)
-        const [allowed, taken, remaining, resetIn, retryAfter] = (await redis.eval(withClock, 1, key, rule.limit, rule.windowMs, cost, cost, t)) as number[]
+        const [allowed, taken, remaining, resetIn, retryAfter] = (await redis.eval(
+          withClock,
+          1,
+          key,
+          rule.limit,
+          rule.windowMs,
+          cost,
+          cost,
+          t,
+        )) as number[]
         const got = { allowed: allowed === 1, limit: rule.limit, remaining, resetAt: t + resetIn!, retryAfterMs: retryAfter }
         if (JSON.stringify(got) !== JSON.stringify(expected)) {
-          throw new Error(`call ${i} (key ${key}, rule ${JSON.stringify(rule)}, cost ${cost}, t ${t}): redis ${JSON.stringify(got)} memory ${JSON.stringify(expected)}`)
+          throw new Error(
+            `call ${i} (key ${key}, rule ${JSON.stringify(rule)}, cost ${cost}, t ${t}): redis ${JSON.stringify(got)} memory ${JSON.stringify(expected)}`,
+          )
         }
         expect(taken).toBe(expected.allowed ? cost : 0)
       }
