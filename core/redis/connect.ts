@@ -173,14 +173,24 @@ export async function openRedis(config: ResolvedConfig['redis'], opts: OpenRedis
     close() {
       closing ??= (async () => {
         // Dedicated and subscriber connections were opened last: close them first.
-        for (const c of [...open.values()].reverse()) {
-          await withDeadline(c.quit(), 1000).catch(() => {})
-          c.disconnect()
-        }
+        for (const c of [...open.values()].reverse()) await closeOne(c)
         open.clear()
       })()
       return closing
     },
+  }
+}
+
+/** QUIT (replies already asked for still arrive), and if the server does not see it through, drop the socket. */
+async function closeOne(c: RedisClient): Promise<void> {
+  if (c.status === 'end') return
+  const ended = new Promise<void>((resolve) => c.once('end', () => resolve()))
+  c.quit().catch(() => c.disconnect())
+  try {
+    await withDeadline(ended, 1000)
+  } catch {
+    c.disconnect()
+    await withDeadline(ended, 500).catch(() => {})
   }
 }
 

@@ -32,7 +32,12 @@ async function startInstance(env: Record<string, string>): Promise<Instance> {
   let text = ''
   const drain = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder()
-    for await (const chunk of stream) text += decoder.decode(chunk)
+    const reader = stream.getReader()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      text += decoder.decode(value)
+    }
   }
   void drain(proc.stdout as ReadableStream<Uint8Array>)
   void drain(proc.stderr as ReadableStream<Uint8Array>)
@@ -130,7 +135,7 @@ describeWith('two instances on one PostgreSQL and one Redis [postgres, redis]', 
     // The sliding-window counter weighs the previous minute in: a burst that straddled the
     // turn of a minute by more than 0.6 s (1% of the window) could get one more. Start well
     // inside a minute, as the clock of the Redis server sees it.
-    const [seconds] = (await redis.time()) as [string, string]
+    const [seconds] = await redis.time()
     const intoMinute = (Number(seconds) % 60) * 1000
     if (intoMinute > 45_000) await Bun.sleep(60_000 - intoMinute + 200)
     const statuses = await Promise.all(
