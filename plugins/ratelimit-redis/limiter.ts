@@ -87,6 +87,11 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
       throw new RangeError(`fallback must be 'open', 'closed' or 'local', got ${String(p)}`)
   }
   const probeIntervalMs = ms(opts.breaker?.probeInterval ?? '1 s')
+  const positive = (name: string, v: number | undefined) => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new RangeError(`${name} must be a positive integer, got ${String(v)}`)
+  }
+  positive('lease.batch', opts.lease?.batch)
+  positive('breaker.failures', opts.breaker?.failures)
   const registers = opts.metrics ? [opts.metrics] : []
   const m = {
     fallbacks: new Counter({
@@ -137,9 +142,6 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
   const leases = opts.lease
     ? createLeases({ batch: opts.lease.batch ?? 10, ttlMs: ms(opts.lease.ttl ?? '1 s'), maxKeys: 100_000 }, take)
     : undefined
-  if (opts.lease && !(Number.isInteger(opts.lease.batch ?? 10) && (opts.lease.batch ?? 10) >= 1)) {
-    throw new RangeError(`lease.batch must be a positive integer, got ${String(opts.lease.batch)}`)
-  }
 
   function fallback(key: string, rule: RateLimitRule, cost: number): Promise<RateLimitDecision> {
     const policy = byGroup[groupOf(key)] ?? fallbackDefault
