@@ -27,7 +27,7 @@ import { registerSlotMetrics } from './observability/slot-metrics.ts'
 import { checkManifests } from './plugins/check.ts'
 import { resolvePlugins } from './plugins/resolve.ts'
 import { stopPlugins, wirePlugins } from './plugins/wire.ts'
-import type { Slots } from './ports/index.ts'
+import type { JobRunner, Slots } from './ports/index.ts'
 import { openRedis, type RedisConnections } from './redis/connect.ts'
 import { authRoutes } from './routes/auth.ts'
 import { chatRoutes } from './routes/chat.ts'
@@ -51,6 +51,8 @@ export interface Runtime {
   slots: Slots
   deps: AppDeps
   logger: Logger
+  /** The reply runner given to the llm dispatch; a worker process (core/worker.ts) runs jobs with it. */
+  runner: JobRunner
   /** Serve on `config.server.port` (0 picks a free port); resolves with the bound port. */
   listen(): Promise<{ port: number }>
   /** Drain and release everything. Safe to call more than once. */
@@ -153,9 +155,14 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     conversations,
     idempotency: createIdempotencyService(slots.dbRouter),
   })
-  await slots.llmDispatch.start(
-    createReplyRunner({ provider, conversations, session: slots.session, bufferTurns: config.llm.bufferTurns, lockTtlMs: lockTtl(config) }),
-  )
+  const runner = createReplyRunner({
+    provider,
+    conversations,
+    session: slots.session,
+    bufferTurns: config.llm.bufferTurns,
+    lockTtlMs: lockTtl(config),
+  })
+  await slots.llmDispatch.start(runner)
 
   const deps: AppDeps = {
     config,
@@ -217,6 +224,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     slots,
     deps,
     logger,
+    runner,
     async listen() {
       listening = await runtime.listen(app, {
         port: config.server.port,

@@ -1,20 +1,21 @@
 /**
  * Several api instances behind a load balancer: PostgreSQL and Redis hold the shared state,
- * and the Redis plugins fill the session and rate-limit slots. Select it with
+ * the Redis plugins fill the session and rate-limit slots, and llm-queue sends replies to
+ * worker processes (`SCALE_CONFIG=config/examples/cluster.ts npm run worker`). Select it with
  * `SCALE_CONFIG=config/examples/cluster.ts`; it needs DATABASE_URL, REDIS_URL and JWT_SECRET
  * (start-up refuses without them and says which is missing). See README: Running several
  * instances.
  */
 import { defineScale } from '../../core/config/define.ts'
+import llmQueue from '../../plugins/llm-queue/index.ts'
 import rateLimitRedis from '../../plugins/ratelimit-redis/index.ts'
 import sessionRedis from '../../plugins/session-redis/index.ts'
 
 export default defineScale({
   instances: 2,
-  // Until the cache and llm-queue plugins exist, these two stay per instance, knowingly:
-  // the cache is pass-through with an in-process LRU, and each instance runs the replies it
-  // accepted. Replace these with the cache() and llmQueue() plugins when they land.
-  allowInMemory: ['cache', 'llmDispatch'],
+  // Until the cache plugin exists, the cache stays per instance, knowingly (pass-through with
+  // an in-process LRU). Replace it with the cache() plugin when it lands.
+  allowInMemory: ['cache'],
 
   // One load balancer in front: the client's address is the right-most X-Forwarded-For entry.
   // Set 0 if clients can reach the instances directly (they could then pick their address).
@@ -38,5 +39,9 @@ export default defineScale({
     // limit across both) and goes back to Redis by itself when it answers again. Other
     // policies: 'open', 'closed' (503), also per route group (plugins/ratelimit-redis/README.md).
     rateLimitRedis({ fallback: 'local' }),
+    // Api instances only enqueue replies and relay their events; `npm run worker` processes
+    // (as many as the LLM traffic needs) call the provider, `concurrency` jobs each.
+    // plugins/llm-queue/README.md has the failure policy and the other options.
+    llmQueue({ worker: 'none', concurrency: 32, drainTimeout: '30 s' }),
   ],
 })

@@ -1,0 +1,66 @@
+/**
+ * `npm run worker`: the worker role. Same code and config as the api: loads the config,
+ * opens the database, wires the same plugins and slots, then runs reply jobs from the queue
+ * with the core's runner. Needs an llm dispatch backend with separate workers (`llm-queue`).
+ * With `WORKER_PORT` set it serves `/health/live`, `/health/ready` and `/metrics`, nothing
+ * else. SIGTERM: stop taking jobs, finish those running (the plugin's drain deadline), exit.
+ */
+import { Elysia } from 'elysia'
+import { createRuntime } from './app.ts'
+import { loadConfig } from './config/load.ts'
+import { ScaleError, isScaleError } from './errors.ts'
+import { createLogger } from './observability/logger.ts'
+import type { JobRunner, LlmDispatch } from './ports/index.ts'
+import { operationRoutes } from './routes/operations.ts'
+import { detectRuntime, type Listening } from './runtime/index.ts'
+
+/** A dispatch whose jobs can run in another process than the one that submitted them. */
+interface WorkerDispatch extends LlmDispatch {
+  startWorker(runner: JobRunner): Promise<void>
+}
+
+const hasWorkers = (d: LlmDispatch): d is WorkerDispatch => typeof (d as Partial<WorkerDispatch>).startWorker === 'function'
+
+async function main() {
+  const config = await loadConfig()
+  const logger = createLogger(config.logging.level).child({ role: 'worker' })
+  const rt = await createRuntime(config, { logger })
+  const dispatch = rt.slots.llmDispatch
+  if (!hasWorkers(dispatch)) {
+    await rt.stop()
+    throw new ScaleError(
+      'CONFIG_INVALID',
+      'npm run worker needs an llm dispatch with separate workers; add llmQueue() to config.plugins (without it the api runs replies itself)',
+    )
+  }
+  await dispatch.startWorker(rt.runner)
+
+  let health: Listening | undefined
+  if (process.env.WORKER_PORT !== undefined) {
+    const runtime = await detectRuntime()
+    health = await runtime.listen(new Elysia({ name: 'worker-health' }).use(operationRoutes(rt.deps)), {
+      port: Number(process.env.WORKER_PORT),
+      hostname: config.server.hostname,
+      maxRequestBodySize: 1024,
+    })
+    logger.info({ port: health.port }, `worker health on http://${config.server.hostname}:${health.port}`)
+  }
+  logger.info({ pid: process.pid }, 'worker running')
+
+  let signals = 0
+  const shutdown = async (signal: string) => {
+    if (++signals > 1) process.exit(1)
+    logger.info({ signal }, 'worker stopping: no new jobs; finishing the running ones')
+    await health?.stop(false)
+    await rt.stop()
+    logger.info('worker stopped')
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+main().catch((e) => {
+  console.error(isScaleError(e) ? `${e.code}: ${e.message}` : e)
+  process.exit(1)
+})

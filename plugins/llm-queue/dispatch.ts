@@ -1,0 +1,314 @@
+/**
+ * The llm dispatch slot on BullMQ: `submit` enqueues, `events` relays the job's Redis
+ * stream, `cancel` reaches whichever worker runs the job. Workers run in their own processes
+ * (`npm run worker` → `startWorker`) or, with `worker: 'inline'`, in this one.
+ */
+import type { Queue as BullQueue } from 'bullmq'
+import type { RedisOptions } from 'ioredis'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import { ScaleError, quote } from '../../core/errors.ts'
+import type { JobEvent, JobInfo, JobRunner, LlmDispatch } from '../../core/ports/llm-dispatch.ts'
+import type { RedisClient } from '../../core/redis/connect.ts'
+import { createQueueMetrics, type QueueMetrics } from './metrics.ts'
+import { queueKeys, type ResolvedQueueOptions } from './options.ts'
+import { createEventReader, type EventReader } from './reader.ts'
+import { createJobStore, decodeEntry, isFinal, toInfo } from './store.ts'
+import { startReplyWorker, type ReplyWorker } from './worker.ts'
+
+export interface QueueDispatchDeps {
+  options: ResolvedQueueOptions
+  /** Short commands (the core's shared connection, with its command timeout). */
+  command: RedisClient
+  /** Open a connection of the dispatch's own (BullMQ, the blocking event reader, the cancel subscriber); closed by `stop`. */
+  open(name: string, overrides: Partial<RedisOptions>): RedisClient
+  logger: Logger
+  metrics?: Registry
+}
+
+export interface QueueDispatch extends LlmDispatch {
+  /** Run jobs in this process (what `npm run worker` calls); a no-op when already running. */
+  startWorker(runner: JobRunner): Promise<void>
+  health(): Promise<{ status: 'ok' | 'degraded'; detail: string }>
+}
+
+/** How long a subscriber waits for live events before checking the job by other means. */
+const IDLE_CHECK_MS = 10_000
+const CAPACITY_TTL_MS = 1_000
+/** A typical reply's run time, for the Retry-After of a full line. */
+const TYPICAL_RUN_MS = 10_000
+
+export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
+  const { options: o, command, logger } = d
+  const keys = queueKeys(o)
+  const store = createJobStore(keys, o)
+  const opened: RedisClient[] = []
+  const open = (name: string, overrides: Partial<RedisOptions>) => {
+    const c = d.open(name, overrides)
+    opened.push(c)
+    return c
+  }
+  let queue: BullQueue | undefined
+  let queueReady: Promise<BullQueue> | undefined
+  let reader: EventReader | undefined
+  let worker: ReplyWorker | undefined
+  let workerStarting: Promise<void> | undefined
+  let runner: JobRunner | undefined
+  let stopped: Promise<void> | undefined
+  /** Jobs submitted here and not yet known to have started (this process's `stats().queued`). */
+  const pending = new Set<string>()
+  let running = 0
+  let capacity = { at: 0, slots: 0, workers: 0 }
+
+  const bullKey = (s: string) => `${keys.bullPrefix}:${keys.bullQueue}:${s}`
+
+  function getQueue(): Promise<BullQueue> {
+    queueReady ??= (async () => {
+      const { Queue } = await import('bullmq')
+      queue = new Queue(keys.bullQueue, { connection: open('llm-queue:queue', {}) as never, prefix: keys.bullPrefix })
+      queue.on('error', (err) => logger.warn({ err: err.message }, 'llm-queue: queue connection error'))
+      await queue.waitUntilReady()
+      return queue
+    })()
+    return queueReady
+  }
+
+  function getReader(): EventReader {
+    reader ??= createEventReader({
+      command,
+      // The block is bounded by XREAD itself; the timeout only catches a connection that hangs.
+      blocking: open('llm-queue:events', { commandTimeout: 15_000, maxRetriesPerRequest: null, enableAutoPipelining: false }),
+      logger,
+    })
+    return reader
+  }
+
+  async function liveWorkers(now = Date.now()): Promise<{ workers: number; slots: number }> {
+    const members = await command.zrangebyscore(keys.workers, now, '+inf')
+    return { workers: members.length, slots: members.reduce((n, m) => n + (Number(m.split('|')[1]) || 0), 0) }
+  }
+
+  async function counts(): Promise<Record<string, number>> {
+    const r = await command
+      .multi()
+      .llen(bullKey('wait'))
+      .zcard(bullKey('prioritized'))
+      .llen(bullKey('active'))
+      .zcard(bullKey('delayed'))
+      .zcard(bullKey('failed'))
+      .zcard(bullKey('completed'))
+      .exec()
+    const n = (i: number) => Number(r?.[i]?.[1] ?? 0)
+    return { waiting: n(0) + n(1), active: n(2), delayed: n(3), failed: n(4), completed: n(5) }
+  }
+
+  const metrics: QueueMetrics | undefined = d.metrics && createQueueMetrics(d.metrics, { counts, workers: () => liveWorkers() })
+
+  /** Refuse at once when the line is longer than `maxQueued` beyond what live workers can run. */
+  async function admit(): Promise<void> {
+    const now = Date.now()
+    const p = command.multi().llen(bullKey('wait')).zcard(bullKey('prioritized')).llen(bullKey('active'))
+    const fresh = now - capacity.at > CAPACITY_TTL_MS
+    if (fresh) p.zrangebyscore(keys.workers, now, '+inf')
+    const r = await p.exec()
+    if (fresh) {
+      const members = (r?.[3]?.[1] as string[]) ?? []
+      capacity = { at: now, workers: members.length, slots: members.reduce((n, m) => n + (Number(m.split('|')[1]) || 0), 0) }
+    }
+    const waiting = Number(r?.[0]?.[1] ?? 0) + Number(r?.[1]?.[1] ?? 0)
+    const active = Number(r?.[2]?.[1] ?? 0)
+    const slots = Math.max(capacity.slots, worker?.concurrency ?? 0)
+    if (waiting + active < o.maxQueued + slots) return
+    const seconds = Math.min(
+      60,
+      Math.max(1, Math.ceil((TYPICAL_RUN_MS * Math.max(1, waiting - o.maxQueued + 1)) / Math.max(1, slots) / 1000)),
+    )
+    throw new ScaleError(
+      'OVERLOADED',
+      `too many replies in line (${waiting} waiting, ${active} running, limit ${o.maxQueued} waiting beyond ${slots} worker slots); retry in ${seconds} s`,
+      { headers: { 'Retry-After': String(seconds) } },
+    )
+  }
+
+  async function position(id: string): Promise<number | undefined> {
+    const r = await command.multi().llen(bullKey('wait')).zrank(bullKey('prioritized'), id).exec()
+    const rank = r?.[1]?.[1]
+    return typeof rank === 'number' ? Number(r?.[0]?.[1] ?? 0) + rank + 1 : undefined
+  }
+
+  // An api without a worker learns that its jobs started only by asking; keep `stats()` honest.
+  const reconcile = setInterval(async () => {
+    if (pending.size === 0) return
+    const ids = [...pending].slice(0, 500)
+    const p = command.pipeline()
+    for (const id of ids) p.hget(keys.job(id), 'status')
+    const r = await p.exec().catch(() => null)
+    r?.forEach(([, status], i) => status !== 'queued' && pending.delete(ids[i]!))
+  }, 2_000)
+  reconcile.unref?.()
+
+  async function startWorker(r: JobRunner): Promise<void> {
+    if (stopped) throw new ScaleError('UNAVAILABLE', 'the llm dispatch is stopping')
+    workerStarting ??= (async () => {
+      worker = await startReplyWorker(r, {
+        // BullMQ wants its worker connection to retry forever; so do the event writes.
+        connection: open('llm-queue:worker', { maxRetriesPerRequest: null, commandTimeout: undefined, enableAutoPipelining: false }),
+        subscriber: open('llm-queue:cancel', { maxRetriesPerRequest: null, commandTimeout: undefined, enableAutoPipelining: false }),
+        keys,
+        store,
+        options: o,
+        logger,
+        metrics,
+        onStart(id) {
+          pending.delete(id)
+          running++
+        },
+        onRunnerEnd() {
+          running--
+        },
+      })
+    })()
+    return workerStarting
+  }
+
+  return {
+    async start(r) {
+      if (runner) throw new ScaleError('INTERNAL', 'the llm dispatch was started twice')
+      runner = r
+      await getQueue()
+      if (o.worker === 'inline') await startWorker(r)
+    },
+
+    startWorker,
+
+    async submit(job) {
+      if (stopped) throw new ScaleError('UNAVAILABLE', 'the llm dispatch is stopping; try another instance')
+      if (!runner) throw new ScaleError('UNAVAILABLE', 'the llm dispatch has not been started')
+      const q = await getQueue()
+      await admit()
+      const created = await store.create(command, job)
+      if (created !== true) return toInfo(job.id, created)
+      try {
+        await q.add('reply', job, {
+          jobId: job.id,
+          priority: o.priorities[job.tier as 'free'] ?? o.priorities.free,
+          attempts: o.attempts,
+          backoff: { type: 'exponential', delay: o.backoffMs },
+          removeOnComplete: o.keepCompleted,
+          removeOnFail: o.keepFailed,
+        })
+      } catch (e) {
+        await command.del(keys.job(job.id)).catch(() => {})
+        throw new ScaleError('UNAVAILABLE', `the reply could not be queued (${(e as Error).message}); retry`, { cause: e })
+      }
+      pending.add(job.id)
+      return { id: job.id, status: 'queued', userId: job.userId, conversationId: job.conversationId }
+    },
+
+    async get(jobId) {
+      const s = await store.read(command, jobId)
+      if (!s) return null
+      if (s.status !== 'queued') pending.delete(jobId)
+      return toInfo(jobId, s, s.status === 'queued' ? await position(jobId) : undefined)
+    },
+
+    events(jobId, afterSeq, signal) {
+      return (async function* (): AsyncGenerator<JobEvent> {
+        const state = await store.read(command, jobId)
+        if (!state) throw new ScaleError('NOT_FOUND', `job ${quote(jobId)} not found (unknown, or its events have expired)`)
+        let last = Math.max(0, Math.floor(afterSeq) || 0)
+        const key = keys.events(jobId)
+        /** XRANGE after `last`; true once the final event was yielded. */
+        const replay = async function* () {
+          for (;;) {
+            const entries = (await command.xrange(key, `${last + 1}-0`, '+', 'COUNT', 1000)) as [string, string[]][]
+            for (const [id, fields] of entries) {
+              const ev = decodeEntry(jobId, id, fields)
+              last = ev.seq
+              yield ev
+            }
+            if (entries.length < 1000) return
+          }
+        }
+        for await (const ev of replay()) {
+          yield ev
+          if (isFinal(ev) || signal?.aborted) return
+        }
+        // Ended before the replay began: the replay had it all (a resume after the last event gets nothing).
+        if (state.ended || signal?.aborted) return
+        const live = getReader().follow(key, last)
+        try {
+          while (!signal?.aborted) {
+            const batch = await live.next(signal, IDLE_CHECK_MS)
+            if (batch.length === 0 && !signal?.aborted) {
+              // Quiet for a while: make sure the job still exists and nothing was missed.
+              if (!(await store.read(command, jobId))) throw new ScaleError('NOT_FOUND', `job ${quote(jobId)} expired`)
+              for await (const ev of replay()) {
+                yield ev
+                if (isFinal(ev) || signal?.aborted) return
+              }
+              continue
+            }
+            for (const [id, fields] of batch) {
+              const ev = decodeEntry(jobId, id, fields)
+              if (ev.seq <= last) continue
+              last = ev.seq
+              yield ev
+              if (isFinal(ev) || signal?.aborted) return
+            }
+          }
+        } finally {
+          live.close()
+        }
+      })()
+    },
+
+    async cancel(jobId) {
+      const before = await store.cancel(command, jobId)
+      if (!before) return false
+      const reason = new ScaleError('CANCELLED', 'the reply was cancelled')
+      pending.delete(jobId)
+      if (worker?.abortLocal(jobId, reason)) return true
+      if (before === 'queued') {
+        // Take it out of the line; if a worker took it meanwhile, it finds it cancelled.
+        const removed = await queue?.remove(jobId).catch(() => 0)
+        if (removed) return true
+      }
+      await command.publish(keys.cancelChannel, jobId).catch(() => 0)
+      return true
+    },
+
+    stats() {
+      return { queued: pending.size, running }
+    },
+
+    async health() {
+      const [w, c] = await Promise.all([liveWorkers(), counts()])
+      const detail = `${w.workers} worker${w.workers === 1 ? '' : 's'} (${w.slots} slots), ${c.waiting} waiting, ${c.active} running, ${c.failed} failed kept`
+      if (w.workers === 0) return { status: 'degraded', detail: `no llm-queue worker is alive (start one with npm run worker); ${detail}` }
+      return { status: 'ok', detail }
+    },
+
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(reconcile)
+        await workerStarting?.catch(() => {})
+        await worker?.stop()
+        await reader?.stop()
+        await queueReady?.catch(() => {})
+        await queue?.close().catch(() => {})
+        for (const c of opened.reverse()) await quit(c)
+      })()
+      return stopped
+    },
+  }
+}
+
+async function quit(c: RedisClient): Promise<void> {
+  if (c.status === 'end') return
+  const ended = new Promise<void>((r) => c.once('end', () => r()))
+  c.quit().catch(() => c.disconnect())
+  const t = setTimeout(() => c.disconnect(), 1000)
+  await ended
+  clearTimeout(t)
+}

@@ -1,0 +1,107 @@
+/** llm-queue options, their defaults, and their resolution against the core's config (once, at set-up). */
+import type { ResolvedConfig, Tier } from '../../core/config/define.ts'
+import { ms, type Duration } from '../../core/duration.ts'
+
+export interface LlmQueueOptions {
+  /**
+   * `'none'`: this api process only enqueues and relays; workers started with `npm run worker`
+   * call the LLM. `'inline'`: it also runs a worker (one process, or a small deployment).
+   * @default 'none'
+   */
+  worker?: 'inline' | 'none'
+  /** Jobs one worker process runs at once. @default config llm.concurrency */
+  concurrency?: number
+  /** Jobs waiting in line (beyond what the live workers can run at once) before a send is refused. @default config llm.maxQueued */
+  maxQueued?: number
+  /** How long a finished job's events and state stay readable. @default config llm.eventRetention */
+  eventRetention?: Duration
+  /** How long an unfinished job's state lives (a bound, for jobs whose every worker vanished). @default '1 h' */
+  jobTtl?: Duration
+  /** Longest event stream kept per job (XADD MAXLEN ~): above the most tokens of a reply. @default 20_000 */
+  maxEvents?: number
+  /** BullMQ job lock: a worker that stops renewing it (killed) loses its jobs after this. @default '30 s' */
+  lockDuration?: Duration
+  /** How often workers look for jobs whose lock expired. @default '30 s' */
+  stalledInterval?: Duration
+  /** Times a job may be picked up again after its worker was lost before it fails. @default 2 */
+  maxStalledCount?: number
+  /** On stop (SIGTERM), how long a worker finishes the jobs it has before aborting them. @default '30 s' */
+  drainTimeout?: Duration
+  /** Provider errors retried before any token reached the client (RATE_LIMITED, OVERLOADED, UPSTREAM_ERROR). */
+  retry?: {
+    /** Attempts in all, the first included. @default 3 */
+    attempts?: number
+    /** First backoff, doubled on each retry. @default '1 s' */
+    backoff?: Duration
+  }
+  /** Failed jobs kept in BullMQ for inspection. @default { count: 10_000, age: '7 d' } */
+  keepFailed?: { count?: number; age?: Duration }
+  /** Completed jobs kept in BullMQ. @default { count: 1000, age: '1 h' } */
+  keepCompleted?: { count?: number; age?: Duration }
+  /** BullMQ priority per tier (1 runs first). @default { paid: 1, free: 2 } */
+  priorities?: Record<Tier, number>
+  /** Queue name: two deployments on one Redis and one key prefix need different names. @default 'replies' */
+  queueName?: string
+}
+
+export interface ResolvedQueueOptions {
+  worker: 'inline' | 'none'
+  concurrency: number
+  maxQueued: number
+  eventRetentionMs: number
+  jobTtlMs: number
+  maxEvents: number
+  lockDurationMs: number
+  stalledIntervalMs: number
+  maxStalledCount: number
+  drainTimeoutMs: number
+  attempts: number
+  backoffMs: number
+  keepFailed: { count: number; age: number }
+  keepCompleted: { count: number; age: number }
+  priorities: Record<Tier, number>
+  queueName: string
+  keyPrefix: string
+}
+
+export function resolveQueueOptions(o: LlmQueueOptions, config: Pick<ResolvedConfig, 'llm' | 'redis'>): ResolvedQueueOptions {
+  return {
+    worker: o.worker ?? 'none',
+    concurrency: o.concurrency ?? config.llm.concurrency,
+    maxQueued: o.maxQueued ?? config.llm.maxQueued,
+    eventRetentionMs: o.eventRetention === undefined ? config.llm.eventRetentionMs : ms(o.eventRetention),
+    jobTtlMs: ms(o.jobTtl ?? '1 h'),
+    maxEvents: o.maxEvents ?? 20_000,
+    lockDurationMs: ms(o.lockDuration ?? '30 s'),
+    stalledIntervalMs: ms(o.stalledInterval ?? '30 s'),
+    maxStalledCount: o.maxStalledCount ?? 2,
+    drainTimeoutMs: ms(o.drainTimeout ?? '30 s'),
+    attempts: Math.max(1, o.retry?.attempts ?? 3),
+    backoffMs: ms(o.retry?.backoff ?? '1 s'),
+    // BullMQ takes `age` in seconds.
+    keepFailed: { count: o.keepFailed?.count ?? 10_000, age: Math.ceil(ms(o.keepFailed?.age ?? '7 d') / 1000) },
+    keepCompleted: { count: o.keepCompleted?.count ?? 1000, age: Math.ceil(ms(o.keepCompleted?.age ?? '1 h') / 1000) },
+    priorities: o.priorities ?? { paid: 1, free: 2 },
+    queueName: o.queueName ?? 'replies',
+    keyPrefix: config.redis.keyPrefix,
+  }
+}
+
+/**
+ * Key names. Per job: `<prefix>llmq:{<jobId>}` (state hash) and `…:ev` (event stream), one
+ * hash tag so a script can touch both. BullMQ's keys are `<prefix>bull:{<queue>}:…`, all in
+ * one slot as BullMQ needs on a cluster.
+ */
+export function queueKeys(o: Pick<ResolvedQueueOptions, 'keyPrefix' | 'queueName'>) {
+  const p = o.keyPrefix
+  return {
+    job: (id: string) => `${p}llmq:{${id}}`,
+    events: (id: string) => `${p}llmq:{${id}}:ev`,
+    /** Workers alive and their concurrency: a sorted set scored by when each entry expires. */
+    workers: `${p}llmq:{${o.queueName}}:workers`,
+    cancelChannel: `${p}llmq:{${o.queueName}}:cancel`,
+    bullPrefix: `${p}bull`,
+    bullQueue: `{${o.queueName}}`,
+  }
+}
+export type QueueKeys = ReturnType<typeof queueKeys>

@@ -1,0 +1,141 @@
+/**
+ * A reply job's state in Redis: a hash (status, owner, ids, last seq) and a stream of its
+ * events, changed only through the scripts in lua/ so each change is atomic.
+ */
+import type { JobEvent, JobInfo, JobStatus, ReplyJob } from '../../core/ports/llm-dispatch.ts'
+import type { RedisClient } from '../../core/redis/connect.ts'
+import { loadScript, runScript } from '../../core/redis/script.ts'
+import type { QueueKeys, ResolvedQueueOptions } from './options.ts'
+
+const script = (name: string) => loadScript(new URL(`./lua/${name}.lua`, import.meta.url))
+const CREATE = script('create-job')
+const CLAIM = script('claim-job')
+const APPEND = script('append-event')
+const CANCEL = script('cancel-job')
+const REQUEUE = script('requeue-job')
+
+/** An event before it is stamped with `jobId` and `seq`. */
+export type BareEvent = JobEvent extends infer E ? (E extends unknown ? Omit<E, 'jobId' | 'seq'> : never) : never
+
+export type ClaimState = 'gone' | 'ended' | 'fresh' | 'resumed' | 'silent'
+
+/** What `append` found: the seq written, or why nothing was. */
+export type AppendResult = number | 'ended' | 'not-owner' | 'gone'
+
+export interface JobState {
+  status: JobStatus
+  userId: string
+  conversationId: string
+  messageId?: string
+  tier?: string
+  seq: number
+  ended: boolean
+  createdAt?: number
+}
+
+export function parseState(flat: string[] | Record<string, string>): JobState | null {
+  const h: Record<string, string> = Array.isArray(flat) ? {} : flat
+  if (Array.isArray(flat)) for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!
+  if (!h.status) return null
+  return {
+    status: h.status as JobStatus,
+    userId: h.userId ?? '',
+    conversationId: h.conversationId ?? '',
+    messageId: h.messageId || undefined,
+    tier: h.tier,
+    seq: Number(h.seq ?? 0),
+    ended: h.ended === '1',
+    createdAt: h.createdAt ? Number(h.createdAt) : undefined,
+  }
+}
+
+export function toInfo(id: string, s: JobState, position?: number): JobInfo {
+  const out: JobInfo = { id, status: s.status, userId: s.userId, conversationId: s.conversationId }
+  if (s.messageId) out.messageId = s.messageId
+  if (position !== undefined) out.position = position
+  return out
+}
+
+/** A stream entry (`<seq>-0`, fields `d` JSON) back into the event clients see. */
+export function decodeEntry(jobId: string, id: string, fields: string[]): JobEvent {
+  const seq = Number(id.slice(0, id.indexOf('-')))
+  let data = '{}'
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'd') data = fields[i + 1]!
+  return { ...(JSON.parse(data) as BareEvent), jobId, seq } as JobEvent
+}
+
+export const isFinal = (e: { type: string }) => e.type !== 'delta'
+
+export function createJobStore(keys: QueueKeys, o: ResolvedQueueOptions) {
+  return {
+    /** true when created; otherwise the job that already has this id. */
+    async create(redis: RedisClient, job: ReplyJob): Promise<true | JobState> {
+      const r = await runScript<1 | string[]>(
+        redis,
+        CREATE,
+        [keys.job(job.id)],
+        [job.userId, job.conversationId, job.tier, job.createdAt, o.jobTtlMs],
+      )
+      return r === 1 ? true : (parseState(r) ?? true)
+    },
+
+    async read(redis: RedisClient, id: string): Promise<JobState | null> {
+      return parseState(await redis.hgetall(keys.job(id)))
+    },
+
+    async claim(redis: RedisClient, id: string, owner: string): Promise<{ state: ClaimState; seq: number }> {
+      const [state, seq] = await runScript<[ClaimState, number]>(redis, CLAIM, [keys.job(id)], [owner, Date.now(), o.jobTtlMs])
+      return { state, seq: Number(seq) }
+    },
+
+    /** Write event `seq` as `owner`; `final` events also record `status` ('' keeps it) and `messageId`. */
+    async append(
+      redis: RedisClient,
+      id: string,
+      owner: string,
+      seq: number,
+      ev: BareEvent,
+      final?: { status: JobStatus | ''; messageId?: string },
+    ): Promise<AppendResult> {
+      const r = await runScript<number>(
+        redis,
+        APPEND,
+        [keys.job(id), keys.events(id)],
+        [
+          owner,
+          seq,
+          JSON.stringify(ev),
+          final ? '1' : '0',
+          final?.status ?? '',
+          final?.messageId ?? '',
+          o.maxEvents,
+          o.jobTtlMs,
+          o.eventRetentionMs,
+        ],
+      )
+      if (r > 0) return r
+      if (r === 0) return 'ended'
+      if (r === -1) return 'not-owner'
+      if (r === -2) return 'gone'
+      throw new Error(`llm-queue: event ${seq} of job ${id} is not the next one`)
+    },
+
+    /** The status before the cancel (`queued` or `running`), or null when it had ended or is unknown. */
+    async cancel(redis: RedisClient, id: string): Promise<'queued' | 'running' | null> {
+      const ev: BareEvent = { type: 'error', code: 'CANCELLED', message: 'the reply was cancelled' }
+      const r = await runScript<0 | string>(
+        redis,
+        CANCEL,
+        [keys.job(id), keys.events(id)],
+        [JSON.stringify(ev), o.maxEvents, o.eventRetentionMs],
+      )
+      return r === 0 ? null : (r as 'queued' | 'running')
+    },
+
+    /** A retry waits in line again (BullMQ backoff). */
+    async requeue(redis: RedisClient, id: string, owner: string): Promise<void> {
+      await runScript(redis, REQUEUE, [keys.job(id)], [owner])
+    },
+  }
+}
+export type JobStore = ReturnType<typeof createJobStore>

@@ -1,0 +1,143 @@
+/**
+ * Redis restarted while jobs are queued and running: on a private redis-server of the test's
+ * own (AOF, fsync always, so a crash keeps what was written), never the shared one. Every job
+ * completes once it is back, and every stream is whole.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { JobEvent, JobRunner } from '../../core/ports/llm-dispatch.ts'
+import type { QueueDispatch } from '../../plugins/llm-queue/dispatch.ts'
+import { scriptedJob } from '../conformance/llm-dispatch.ts'
+import { describeWith } from '../helpers/services.ts'
+import { redisServerMissing } from '../redis/private-server.ts'
+import { makeQueueDispatch } from './helpers.ts'
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** A redis-server that keeps its data across a SIGKILL (append-only file, fsync on every write). */
+async function durableRedis() {
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'llmq-redis-'))
+  let proc: ReturnType<typeof Bun.spawn> | undefined
+  const ping = () => spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG'
+  const self = {
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      proc = Bun.spawn(
+        [
+          'redis-server',
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          dir,
+          '--save',
+          '',
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'always',
+        ],
+        { stdout: 'ignore', stderr: 'ignore' },
+      )
+      for (let i = 0; i < 100 && !ping(); i++) await Bun.sleep(50)
+      if (!ping()) throw new Error(`private redis-server on port ${port} did not start`)
+    },
+    async kill() {
+      proc?.kill('SIGKILL')
+      await proc?.exited
+      proc = undefined
+    },
+    async remove() {
+      await self.kill()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  await self.start()
+  return self
+}
+
+const runner: JobRunner = async function* (job, signal) {
+  for (let i = 1; i <= 5; i++) {
+    await new Promise((r) => setTimeout(r, 40))
+    if (signal.aborted) throw signal.reason
+    yield { type: 'delta', text: `w${i} ` }
+  }
+  yield { type: 'done', messageId: `m-${job.id}`, usage: { inputTokens: 1, outputTokens: 5 } }
+}
+
+describeWith('llm-queue: Redis restarted while jobs wait [redis-server]', redisServerMissing(), () => {
+  let redis: Awaited<ReturnType<typeof durableRedis>>
+  let api: QueueDispatch | undefined
+  let worker: QueueDispatch | undefined
+
+  beforeAll(async () => {
+    redis = await durableRedis()
+  })
+  afterAll(async () => {
+    try {
+      await api?.stop()
+      await worker?.stop()
+    } finally {
+      await redis.remove()
+    }
+  }, 30_000)
+
+  test('20 jobs, 2 at a time; Redis killed and started again: all complete, every stream whole', async () => {
+    api = await makeQueueDispatch('llmq-restart:', { worker: 'none' }, redis.url)
+    await api.start(runner)
+    worker = await makeQueueDispatch(
+      'llmq-restart:',
+      { worker: 'none', concurrency: 2, lockDuration: '5 s', stalledInterval: '1 s' },
+      redis.url,
+    )
+    await worker.start(runner)
+    await worker.startWorker(runner)
+    const ids: string[] = []
+    for (let i = 0; i < 20; i++) ids.push((await api.submit(scriptedJob({}))).id)
+    await Bun.sleep(300)
+    expect((await api.get(ids.at(-1)!))?.status).toBe('queued')
+
+    await redis.kill()
+    await Bun.sleep(1000)
+    await redis.start()
+
+    const collect = async (id: string) => {
+      for (let tries = 0; ; tries++) {
+        try {
+          const out: JobEvent[] = []
+          for await (const ev of api!.events(id, 0)) out.push(ev)
+          return out
+        } catch (e) {
+          if (tries > 50) throw e
+          await Bun.sleep(200) // the api's command connection is still coming back
+        }
+      }
+    }
+    const all = await Promise.race([
+      Promise.all(ids.map(collect)),
+      Bun.sleep(40_000).then(() => {
+        throw new Error('jobs did not complete within 40 s of Redis coming back')
+      }),
+    ])
+    for (const events of all) {
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
+      expect(events.at(-1)?.type).toBe('done')
+    }
+    for (const id of ids) expect((await api.get(id))?.status).toBe('done')
+  }, 60_000)
+})
