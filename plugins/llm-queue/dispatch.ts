@@ -13,7 +13,7 @@ import type { RedisClient } from '../../core/redis/connect.ts'
 import { createQueueMetrics, type QueueMetrics } from './metrics.ts'
 import { queueKeys, type ResolvedQueueOptions } from './options.ts'
 import { createEventReader, type EventReader } from './reader.ts'
-import { createJobStore, decodeEntry, isFinal, toInfo } from './store.ts'
+import { createJobStore, decodeEntry, isFinal, parseState, toInfo } from './store.ts'
 import { startReplyWorker, type ReplyWorker } from './worker.ts'
 
 export interface QueueDispatchDeps {
@@ -185,9 +185,14 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
       if (stopped) throw new ScaleError('UNAVAILABLE', 'the llm dispatch is stopping; try another instance')
       if (!runner) throw new ScaleError('UNAVAILABLE', 'the llm dispatch has not been started')
       const q = await getQueue()
-      await admit()
-      const created = await store.create(command, job)
-      if (created !== true) return toInfo(job.id, created)
+      // Both at once (one round trip less); a job refused by `admit` is deleted again.
+      const [admitted, created] = await Promise.allSettled([admit(), store.create(command, job)])
+      if (created.status === 'rejected') throw created.reason
+      if (created.value !== true) return toInfo(job.id, created.value)
+      if (admitted.status === 'rejected') {
+        await command.del(keys.job(job.id)).catch(() => {})
+        throw admitted.reason
+      }
       try {
         await q.add('reply', job, {
           jobId: job.id,
@@ -214,14 +219,22 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
 
     events(jobId, afterSeq, signal) {
       return (async function* (): AsyncGenerator<JobEvent> {
-        const state = await store.read(command, jobId)
-        if (!state) throw new ScaleError('NOT_FOUND', `job ${quote(jobId)} not found (unknown, or its events have expired)`)
         let last = Math.max(0, Math.floor(afterSeq) || 0)
         const key = keys.events(jobId)
+        // The state and the first page of events in one round trip.
+        const [[, flat], [, first]] = (await command
+          .multi()
+          .hgetall(keys.job(jobId))
+          .xrange(key, `${last + 1}-0`, '+', 'COUNT', 1000)
+          .exec()) as [[unknown, Record<string, string>], [unknown, [string, string[]][]]]
+        const state = parseState(flat)
+        if (!state) throw new ScaleError('NOT_FOUND', `job ${quote(jobId)} not found (unknown, or its events have expired)`)
+        let page: [string, string[]][] | undefined = first
         /** XRANGE after `last`; true once the final event was yielded. */
         const replay = async function* () {
           for (;;) {
-            const entries = (await command.xrange(key, `${last + 1}-0`, '+', 'COUNT', 1000)) as [string, string[]][]
+            const entries = page ?? ((await command.xrange(key, `${last + 1}-0`, '+', 'COUNT', 1000)) as [string, string[]][])
+            page = undefined
             for (const [id, fields] of entries) {
               const ev = decodeEntry(jobId, id, fields)
               last = ev.seq

@@ -18,6 +18,8 @@ import type { AppendResult, BareEvent, JobStore } from './store.ts'
 /** Provider failures worth another attempt, when no token has reached a client yet. */
 const RETRYABLE = new Set(['RATE_LIMITED', 'OVERLOADED', 'UPSTREAM_ERROR'])
 const HEARTBEAT_MS = 5_000
+/** Delta appends sent ahead of their answers (order is kept: one connection, seq checked by the script). */
+const APPEND_WINDOW = 32
 
 export interface WorkerDeps {
   /** For BullMQ and the event writes: `maxRetriesPerRequest: null`, so writes wait out a Redis restart. */
@@ -68,10 +70,35 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
     metrics?.waitSeconds.observe(Math.max(0, Date.now() - bull.timestamp) / 1000)
     let seq = claim.seq
     let silent = claim.state === 'silent'
+    /** Deltas sent and not yet answered: written in order on one connection, awaited in a window. */
+    const inFlight: Promise<AppendResult>[] = []
+    let lost: Lost | undefined
+    const settle = (r: AppendResult) => {
+      if ((r === 'not-owner' || r === 'gone') && !lost) {
+        lost = new Lost(r)
+        abort.abort(lost)
+      } else if (r === 'ended' && !silent) {
+        // Cancelled from another instance before the message reached us: stop the provider.
+        silent = true
+        abort.abort(new ScaleError('CANCELLED', 'the reply was cancelled'))
+      }
+      return r
+    }
+    const flush = async () => {
+      for (const p of inFlight.splice(0)) await p
+      if (lost) throw lost
+    }
+    const send = async (ev: BareEvent) => {
+      const p = store.append(connection, job.id, owner, ++seq, ev).then(settle)
+      p.catch(() => {}) // awaited by flush(); this only keeps a failure from counting as unhandled meanwhile
+      inFlight.push(p)
+      if (inFlight.length >= APPEND_WINDOW) await inFlight.shift()
+    }
     const write = async (ev: BareEvent, final?: Parameters<JobStore['append']>[5]): Promise<AppendResult> => {
-      const r = await store.append(connection, job.id, owner, seq + 1, ev, final)
+      await flush()
+      const r = settle(await store.append(connection, job.id, owner, seq + 1, ev, final))
       if (typeof r === 'number') seq = r
-      if (r === 'not-owner' || r === 'gone') throw new Lost(r)
+      if (lost) throw lost
       return r
     }
     if (claim.state === 'resumed') {
@@ -104,13 +131,10 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
           done = { messageId: ev.messageId, usage: ev.usage }
           break
         }
-        if (!silent && (await write({ type: 'delta', text: ev.text })) === 'ended') {
-          // Cancelled from another instance before the message reached us: stop the provider.
-          silent = true
-          abort.abort(new ScaleError('CANCELLED', 'the reply was cancelled'))
-        }
+        if (!silent) await send({ type: 'delta', text: ev.text })
       }
       runnerEnded()
+      await flush()
       if (done) {
         await write({ type: 'done', ...done }, { status: 'done', messageId: done.messageId })
         metrics?.finished.inc({ outcome: 'done' })
@@ -122,6 +146,8 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
       throw new UnrecoverableError('INTERNAL: the runner ended without done')
     } catch (err) {
       runnerEnded()
+      await Promise.allSettled(inFlight.splice(0))
+      if (lost) throw lost
       if (err instanceof Lost || err instanceof UnrecoverableError) throw err
       if (abort.signal.aborted) return await aborted(abort.signal.reason, write)
       const code = isScaleError(err) ? err.code : 'INTERNAL'

@@ -1,0 +1,170 @@
+/**
+ * llm-queue against its references, in one process on one Redis, with the fake provider at
+ * 0 delay: enqueue → first delta (p50/p99) through llm-queue (inline worker) and through the
+ * in-process dispatch; end-to-end jobs per second through llm-queue and through raw BullMQ
+ * (Queue.add + a Worker that streams the same fake reply and writes nothing per token).
+ *
+ *   bun bench/llm-queue.ts [--latency 500] [--jobs 2000] [--concurrency 32]
+ *
+ * Redis: BENCH_REDIS_URL, else TEST_REDIS_URL, else 127.0.0.1:6379; keys under a fresh
+ * prefix, removed at the end.
+ */
+import { parseArgs } from 'node:util'
+import { createInProcessDispatch } from '../core/defaults/in-process-dispatch.ts'
+import { createFakeProvider } from '../core/llm/fake.ts'
+import { createLogger } from '../core/observability/logger.ts'
+import type { JobRunner, LlmDispatch, ReplyJob } from '../core/ports/llm-dispatch.ts'
+import { createQueueDispatch } from '../plugins/llm-queue/dispatch.ts'
+import { resolveQueueOptions } from '../plugins/llm-queue/options.ts'
+
+const { values } = parseArgs({
+  options: {
+    latency: { type: 'string', default: '500' },
+    jobs: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '32' },
+  },
+})
+const LATENCY_N = Number(values.latency)
+const JOBS = Number(values.jobs)
+const CONCURRENCY = Number(values.concurrency)
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const PREFIX = `bench:llmq:${Date.now().toString(36)}:`
+
+const provider = createFakeProvider({ tokenDelayMs: 0 })
+/** The core runner's provider part, without the database: the reply streamed, then done. */
+const runner: JobRunner = async function* (job, signal) {
+  let usage = { inputTokens: 0, outputTokens: 0 }
+  for await (const ev of provider.stream({ messages: job.messages, maxTokens: job.maxTokens }, signal)) {
+    if (ev.type === 'usage') usage = { inputTokens: ev.inputTokens, outputTokens: ev.outputTokens }
+    else yield { type: 'delta', text: ev.text }
+  }
+  yield { type: 'done', messageId: `m-${job.id}`, usage }
+}
+
+const job = (i: number): ReplyJob => ({
+  id: crypto.randomUUID(),
+  userId: 'bench',
+  tier: 'free',
+  conversationId: 'bench',
+  userMessageId: `u-${i}`,
+  messages: [{ role: 'user', content: `benchmark message number ${i}` }],
+  maxTokens: 256,
+  createdAt: Date.now(),
+})
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!
+
+async function firstDelta(d: LlmDispatch, n: number): Promise<number[]> {
+  const out: number[] = []
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now()
+    const info = await d.submit(job(i))
+    let first = 0
+    for await (const ev of d.events(info.id, 0)) if (!first && ev.type === 'delta') first = performance.now() - t0
+    out.push(first)
+  }
+  return out
+}
+
+async function jobsPerSecond(d: LlmDispatch, n: number): Promise<number> {
+  const t0 = performance.now()
+  let next = 0
+  // `CONCURRENCY * 2` clients, each submitting and reading to the end, keep the workers busy.
+  await Promise.all(
+    Array.from({ length: CONCURRENCY * 2 }, async () => {
+      while (next < n) {
+        const info = await d.submit(job(next++))
+        for await (const ev of d.events(info.id, 0)) if (ev.type !== 'delta') break
+      }
+    }),
+  )
+  return n / ((performance.now() - t0) / 1000)
+}
+
+async function rawBullmq(n: number): Promise<number> {
+  const { Queue, Worker, QueueEvents } = await import('bullmq')
+  const { Redis } = await import('ioredis')
+  const conn = () => new Redis(REDIS_URL, { maxRetriesPerRequest: null })
+  const name = 'raw'
+  const queue = new Queue(name, { connection: conn(), prefix: `${PREFIX}raw` })
+  const events = new QueueEvents(name, { connection: conn(), prefix: `${PREFIX}raw` })
+  await events.waitUntilReady()
+  const worker = new Worker(
+    name,
+    async (j) => {
+      let text = ''
+      for await (const ev of provider.stream({ messages: (j.data as ReplyJob).messages, maxTokens: 256 }, new AbortController().signal)) {
+        if (ev.type === 'delta') text += ev.text
+      }
+      return text.length
+    },
+    { connection: conn(), prefix: `${PREFIX}raw`, concurrency: CONCURRENCY },
+  )
+  await worker.waitUntilReady()
+  const t0 = performance.now()
+  let next = 0
+  await Promise.all(
+    Array.from({ length: CONCURRENCY * 2 }, async () => {
+      while (next < n) {
+        const j = await queue.add('reply', job(next++), { removeOnComplete: true })
+        await j.waitUntilFinished(events)
+      }
+    }),
+  )
+  const rate = n / ((performance.now() - t0) / 1000)
+  await worker.close()
+  await events.close()
+  await queue.close()
+  return rate
+}
+
+async function main() {
+  const { Redis } = await import('ioredis')
+  const command = new Redis(REDIS_URL, { commandTimeout: 2000, enableAutoPipelining: true })
+  const queueDispatch = createQueueDispatch({
+    options: resolveQueueOptions(
+      { worker: 'inline', concurrency: CONCURRENCY, maxQueued: 1_000_000 },
+      {
+        llm: { concurrency: CONCURRENCY, maxQueued: 1_000_000, eventRetentionMs: 60_000 } as never,
+        redis: { keyPrefix: PREFIX, commandTimeoutMs: 2000 },
+      },
+    ),
+    command,
+    open: (_n, o) => new Redis(REDIS_URL, { commandTimeout: 2000, ...o }),
+    logger: createLogger('silent'),
+  })
+  await queueDispatch.start(runner)
+  const inProcess = createInProcessDispatch({ concurrency: CONCURRENCY, maxQueued: 1_000_000 })
+  await inProcess.start(runner)
+
+  // Warm both paths (JIT, script cache, connections) before measuring.
+  await firstDelta(queueDispatch, 50)
+  await firstDelta(inProcess, 50)
+  const lq = await firstDelta(queueDispatch, LATENCY_N)
+  const ip = await firstDelta(inProcess, LATENCY_N)
+  const lqRate = await jobsPerSecond(queueDispatch, JOBS)
+  const ipRate = await jobsPerSecond(inProcess, JOBS)
+  const rawRate = await rawBullmq(JOBS)
+  await queueDispatch.stop()
+  await inProcess.stop()
+
+  const f = (x: number) => x.toFixed(2)
+  console.log(`enqueue -> first delta, ${LATENCY_N} sequential jobs (ms)`)
+  console.log(`  in-process dispatch   p50 ${f(pct(ip, 50))}  p99 ${f(pct(ip, 99))}`)
+  console.log(`  llm-queue (inline)    p50 ${f(pct(lq, 50))}  p99 ${f(pct(lq, 99))}   (+${f(pct(lq, 50) - pct(ip, 50))} ms at p50)`)
+  console.log(`jobs per second, ${JOBS} jobs, worker concurrency ${CONCURRENCY}`)
+  console.log(`  llm-queue             ${lqRate.toFixed(0)}`)
+  console.log(`  raw BullMQ            ${rawRate.toFixed(0)}   (llm-queue ${(lqRate / rawRate).toFixed(2)}x)`)
+  console.log(`  in-process dispatch   ${ipRate.toFixed(0)}`)
+
+  let cursor = '0'
+  do {
+    const [c, keys] = await command.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000)
+    if (keys.length) await command.del(...keys)
+    cursor = c
+  } while (cursor !== '0')
+  command.disconnect()
+}
+
+await main()
+process.exit(0)
