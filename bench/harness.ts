@@ -1,8 +1,8 @@
 /**
  * Runs scenarios: starts every stack of a scenario as its own pinned process, checks each
  * answers the route with a 200 and the same JSON as bare Elysia, then loads them in rounds
- * (order reversed every other round, so drift on a shared machine hits all alike) and keeps
- * the medians.
+ * (order reversed every other round, so drift on a shared machine hits all alike; only the
+ * stack being measured runs, the others are frozen) and keeps the medians.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -118,6 +118,9 @@ export async function runScenario(scenario: Scenario, o: BenchOptions): Promise<
     )
     for (const s of scenario.stacks.filter((s) => s.late)) await start(s)
     await preflight(scenario, servers)
+    // An idle runtime still uses a little CPU (timers, GC after load); frozen, the stacks not
+    // being measured take nothing from the measured one's core.
+    for (const { run } of servers.values()) run.pause()
 
     const samples = new Map<string, Sample[]>(scenario.stacks.map((s) => [s.id, []]))
     for (let round = 0; round < o.rounds; round++) {
@@ -126,13 +129,16 @@ export async function runScenario(scenario: Scenario, o: BenchOptions): Promise<
         const { run, headers } = servers.get(spec.id)!
         const url = run.base + scenario.path
         const warm = round === 0 ? o.warmup : o.rewarm
+        run.resume()
         if (warm > 0) await runLoad({ url, headers, connections: o.connections, seconds: warm, cpu: pins.load, tool: o.tool })
         const cpuBefore = run.cpuSeconds()
         const r = await runLoad({ url, headers, connections: o.connections, seconds: o.duration, cpu: pins.load, tool: o.tool })
         const cpuAfter = run.cpuSeconds()
+        const rss = run.rssMiB()
+        run.pause()
         const sample: Sample = {
           ...r,
-          rssMiB: run.rssMiB(),
+          rssMiB: rss,
           cpuUsPerReq:
             cpuBefore !== undefined && cpuAfter !== undefined && r.requests > 0 ? ((cpuAfter - cpuBefore) * 1e6) / r.requests : undefined,
         }

@@ -11,6 +11,8 @@ export interface Meta {
 
 /** A load generator above this share of its core may be what limits the server's number. */
 const LOAD_SATURATED = 0.9
+/** Spread of req/s over the rounds above which a run is called noisy. */
+const NOISY = 0.25
 
 const fmt = (n: number | undefined, digits = 0) =>
   n === undefined || !Number.isFinite(n) ? '—' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
@@ -66,23 +68,26 @@ function hookCosts(r: ScenarioResult): string | undefined {
 
 function targets(results: ScenarioResult[]): string {
   const lines = [
-    '| scenario | target | runtime / bare Elysia (req/s) | same, by server CPU µs/req | met (req/s) |',
-    '|---|---|--:|--:|:-:|',
+    '| scenario | target | runtime / bare Elysia, req/s | met by req/s | same by server CPU µs/req | met by CPU |',
+    '|---|---|--:|:-:|--:|:-:|',
   ]
   for (const r of results) {
     const base = r.rows.find((x) => x.spec.role === 'runtime')
     const bare = r.rows.find((x) => x.spec.role === 'elysia')
     if (r.skipped || !base || !bare) {
-      lines.push(`| ${r.scenario.name} | ${r.scenario.target.text} | — | — | skipped |`)
+      lines.push(`| ${r.scenario.name} | ${r.scenario.target.text} | — | skipped | — | skipped |`)
       continue
     }
-    const x = base.rps / bare.rps
+    const min = r.scenario.target.min
     const errors = base.non2xx + base.socketErrors + bare.non2xx + bare.socketErrors
-    const byCpu = base.cpuUsPerReq && bare.cpuUsPerReq ? `${(bare.cpuUsPerReq / base.cpuUsPerReq).toFixed(2)}x` : '—'
+    const met = (x: number | undefined) => (x === undefined ? '—' : errors ? '⚠ errors' : x >= min ? 'yes' : 'no')
+    const byRps = base.rps / bare.rps
+    const byCpu = base.cpuUsPerReq && bare.cpuUsPerReq ? bare.cpuUsPerReq / base.cpuUsPerReq : undefined
     lines.push(
-      `| ${r.scenario.name} | ${r.scenario.target.text} | ${x.toFixed(2)}x | ${byCpu} | ${errors ? '⚠ errors' : x >= r.scenario.target.min ? 'yes' : 'no'} |`,
+      `| ${r.scenario.name} | ${r.scenario.target.text} | ${byRps.toFixed(2)}x | ${met(byRps)} | ${byCpu === undefined ? '—' : `${byCpu.toFixed(2)}x`} | ${met(byCpu)} |`,
     )
   }
+  lines.push('', 'Where the two disagree, the run was noisy (see the spread column); the CPU ratio is the steadier one.')
   return lines.join('\n')
 }
 
@@ -99,6 +104,14 @@ export function renderReport(results: ScenarioResult[], o: BenchOptions, meta: M
     `Load: ${o.tool}, ${o.connections} connections, ${o.warmup} s warm-up (then ${o.rewarm} s before each later round), ${o.duration} s per measurement, ${o.rounds} round${o.rounds === 1 ? '' : 's'} with the order reversed every other round; medians shown. Produced by \`npm run bench\`; see bench/README.md for how to read it.`,
   ]
   if (hasErrors(results)) out.push('', '**⚠ This run had errors (non-2xx responses or socket errors): its numbers are not comparable.**')
+  const noisy = results.flatMap((r) => r.rows).filter((x) => x.spread > NOISY)
+  if (noisy.length) {
+    out.push(
+      '',
+      `**Noisy run**: req/s moved by more than ${NOISY * 100}% between rounds for ${noisy.length} of the stacks, so other work shared the cores. ` +
+        'A starved fast server loses more req/s than a slow one, which pulls req/s ratios towards 1; the ratio by server CPU µs/req is the steadier estimate of what one core delivers.',
+    )
+  }
   for (const r of results) {
     out.push('', `## ${r.scenario.title}`, '')
     if (r.skipped) {

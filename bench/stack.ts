@@ -23,6 +23,9 @@ export interface Running {
   rssMiB(): number | undefined
   /** Bytes the server has written to stdout so far (its access log). */
   stdoutBytes(): number
+  /** Freeze the process (SIGSTOP) while another stack is measured, so it takes no CPU at all; `resume` thaws it. */
+  pause(): void
+  resume(): void
   stop(): Promise<void>
 }
 
@@ -113,8 +116,12 @@ export async function startServer(o: StartOptions): Promise<Running> {
         return 0
       }
     },
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
     async stop() {
       if (exited !== undefined) return
+      // A stopped process only acts on SIGTERM once continued.
+      child.kill('SIGCONT')
       child.kill('SIGTERM')
       const t = setTimeout(() => child.kill('SIGKILL'), 10_000)
       await done
