@@ -61,6 +61,7 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
   let capacity = { at: 0, slots: 0, workers: 0 }
 
   const bullKey = (s: string) => `${keys.bullPrefix}:${keys.bullQueue}:${s}`
+  const priorityOf = (tier: string) => o.priorities[tier as 'free'] ?? o.priorities.free
 
   function getQueue(): Promise<BullQueue> {
     queueReady ??= (async () => {
@@ -105,14 +106,32 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
   const metrics: QueueMetrics | undefined = d.metrics && createQueueMetrics(d.metrics, { counts, workers: () => liveWorkers() })
 
   /** Refuse at once when the line is longer than `maxQueued` beyond what live workers can run. */
-  async function admit(): Promise<void> {
+  async function admit(tier: string): Promise<void> {
     const now = Date.now()
-    const p = command.multi().llen(bullKey('wait')).zcard(bullKey('prioritized')).llen(bullKey('active'))
+    const priority = priorityOf(tier)
+    // BullMQ scores a prioritized job `priority * 2^32 + counter`: one tier's line is one score range.
+    const p = command
+      .multi()
+      .llen(bullKey('wait'))
+      .zcard(bullKey('prioritized'))
+      .llen(bullKey('active'))
+      .zcount(bullKey('prioritized'), priority * 2 ** 32, (priority + 1) * 2 ** 32 - 1)
     const fresh = now - capacity.at > CAPACITY_TTL_MS
     if (fresh) p.zrangebyscore(keys.workers, now, '+inf')
     const r = await p.exec()
+    const tierLimit = o.maxWaiting[tier as 'free']
+    const tierWaiting = Number(r?.[3]?.[1] ?? 0)
+    if (tierLimit !== undefined && tierWaiting >= tierLimit) {
+      const seconds = Math.min(
+        60,
+        Math.max(1, Math.ceil((TYPICAL_RUN_MS * (tierWaiting - tierLimit + 1)) / Math.max(1, capacity.slots) / 1000)),
+      )
+      throw new ScaleError('OVERLOADED', `too many ${tier} replies waiting (${tierWaiting}, limit ${tierLimit}); retry in ${seconds} s`, {
+        headers: { 'Retry-After': String(seconds) },
+      })
+    }
     if (fresh) {
-      const members = (r?.[3]?.[1] as string[]) ?? []
+      const members = (r?.[4]?.[1] as string[]) ?? []
       capacity = { at: now, workers: members.length, slots: members.reduce((n, m) => n + (Number(m.split('|')[1]) || 0), 0) }
     }
     const waiting = Number(r?.[0]?.[1] ?? 0) + Number(r?.[1]?.[1] ?? 0)
@@ -186,7 +205,7 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
       if (!runner) throw new ScaleError('UNAVAILABLE', 'the llm dispatch has not been started')
       const q = await getQueue()
       // Both at once (one round trip less); a job refused by `admit` is deleted again.
-      const [admitted, created] = await Promise.allSettled([admit(), store.create(command, job)])
+      const [admitted, created] = await Promise.allSettled([admit(job.tier), store.create(command, job)])
       if (created.status === 'rejected') throw created.reason
       if (created.value !== true) return toInfo(job.id, created.value)
       if (admitted.status === 'rejected') {
@@ -196,7 +215,7 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
       try {
         await q.add('reply', job, {
           jobId: job.id,
-          priority: o.priorities[job.tier as 'free'] ?? o.priorities.free,
+          priority: priorityOf(job.tier),
           attempts: o.attempts,
           backoff: { type: 'exponential', delay: o.backoffMs },
           removeOnComplete: o.keepCompleted,

@@ -1,6 +1,7 @@
 /** llm-queue options, their defaults, and their resolution against the core's config (once, at set-up). */
 import type { ResolvedConfig, Tier } from '../../core/config/define.ts'
 import { ms, type Duration } from '../../core/duration.ts'
+import type { ResolvedQuota } from './quota.ts'
 
 export interface LlmQueueOptions {
   /**
@@ -42,6 +43,21 @@ export interface LlmQueueOptions {
   priorities?: Record<Tier, number>
   /** Queue name: two deployments on one Redis and one key prefix need different names. @default 'replies' */
   queueName?: string
+  /**
+   * Provider quotas for the configured provider+model, shared by every worker. A job that would
+   * go over waits in line (all workers pause taking jobs until the window turns); its `position`
+   * says where it stands. @default none
+   */
+  quota?: {
+    requestsPerMinute?: number
+    /** Reserved at start (`maxTokens` + the prompt's estimate), settled from the provider's usage. */
+    tokensPerMinute?: number
+    requestsPerDay?: number
+    /** Length of the "minute" window; only tests should change it. @default '1 m' */
+    minute?: Duration
+  }
+  /** Longest waiting line per tier; past it a send is refused at once (503 OVERLOADED, Retry-After). @default none */
+  maxWaiting?: Partial<Record<Tier, number>>
 }
 
 export interface ResolvedQueueOptions {
@@ -62,6 +78,10 @@ export interface ResolvedQueueOptions {
   priorities: Record<Tier, number>
   queueName: string
   keyPrefix: string
+  quota?: ResolvedQuota
+  /** The provider+model the quota counts, e.g. `anthropic:claude-sonnet-4-5`. */
+  quotaScope: string
+  maxWaiting: Partial<Record<Tier, number>>
 }
 
 export function resolveQueueOptions(o: LlmQueueOptions, config: Pick<ResolvedConfig, 'llm' | 'redis'>): ResolvedQueueOptions {
@@ -84,6 +104,14 @@ export function resolveQueueOptions(o: LlmQueueOptions, config: Pick<ResolvedCon
     priorities: o.priorities ?? { paid: 1, free: 2 },
     queueName: o.queueName ?? 'replies',
     keyPrefix: config.redis.keyPrefix,
+    quota: o.quota && {
+      requestsPerMinute: o.quota.requestsPerMinute ?? 0,
+      tokensPerMinute: o.quota.tokensPerMinute ?? 0,
+      requestsPerDay: o.quota.requestsPerDay ?? 0,
+      minuteMs: ms(o.quota.minute ?? '1 m'),
+    },
+    quotaScope: `${config.llm.provider}:${config.llm.model}`,
+    maxWaiting: o.maxWaiting ?? {},
   }
 }
 
@@ -100,6 +128,7 @@ export function queueKeys(o: Pick<ResolvedQueueOptions, 'keyPrefix' | 'queueName
     /** Workers alive and their concurrency: a sorted set scored by when each entry expires. */
     workers: `${p}llmq:{${o.queueName}}:workers`,
     cancelChannel: `${p}llmq:{${o.queueName}}:cancel`,
+    quota: (scope: string) => `${p}llmq:quota:{${scope}}`,
     bullPrefix: `${p}bull`,
     bullQueue: `{${o.queueName}}`,
   }

@@ -13,6 +13,7 @@ import type { JobRunner, ReplyJob, Usage } from '../../core/ports/llm-dispatch.t
 import type { RedisClient } from '../../core/redis/connect.ts'
 import type { QueueMetrics } from './metrics.ts'
 import type { QueueKeys, ResolvedQueueOptions } from './options.ts'
+import { createQuota } from './quota.ts'
 import type { AppendResult, BareEvent, JobStore } from './store.ts'
 
 /** Provider failures worth another attempt, when no token has reached a client yet. */
@@ -50,6 +51,7 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
   const { connection, subscriber, keys, store, options: o, logger, metrics } = d
   const { Worker, UnrecoverableError } = await import('bullmq')
   const workerId = crypto.randomUUID()
+  const quota = o.quota && createQuota(connection, keys.quota(o.quotaScope), o.quota)
   const local = new Map<string, AbortController>()
 
   async function process(bull: BullJob<ReplyJob>): Promise<string> {
@@ -67,6 +69,15 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
   async function run(bull: BullJob<ReplyJob>, job: ReplyJob, owner: string, abort: AbortController): Promise<string> {
     const claim = await store.claim(connection, job.id, owner)
     if (claim.state === 'gone' || claim.state === 'ended') return claim.state
+    const ticket = await quota?.take(job)
+    if (ticket && !ticket.ok) {
+      // Over the provider's quota: back in line (same priority), and every worker pauses
+      // taking jobs until the window turns (BullMQ's queue-wide rate limit).
+      await store.requeue(connection, job.id, owner)
+      await worker.rateLimit(ticket.retryAfterMs)
+      metrics?.finished.inc({ outcome: 'quota_wait' })
+      throw Worker.RateLimitError()
+    }
     metrics?.waitSeconds.observe(Math.max(0, Date.now() - bull.timestamp) / 1000)
     let seq = claim.seq
     let silent = claim.state === 'silent'
@@ -136,6 +147,7 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
       runnerEnded()
       await flush()
       if (done) {
+        if (ticket?.ok) await ticket.settle(done.usage)
         await write({ type: 'done', ...done }, { status: 'done', messageId: done.messageId })
         metrics?.finished.inc({ outcome: 'done' })
         return 'done'
@@ -193,6 +205,9 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
     name: `llm-queue:${workerId}`,
     // Short long-polls keep close() quick; an idle worker costs one command per poll.
     drainDelay: 2,
+    // BullMQ honours a manual rate limit (the quota's pause) only with a limiter set; this one
+    // never limits by itself.
+    ...(quota && { limiter: { max: Number.MAX_SAFE_INTEGER, duration: 1000 } }),
   })
   worker.on('error', (err) => logger.warn({ err: err.message }, 'llm-queue: worker error'))
   worker.on('stalled', (jobId) => logger.warn({ jobId }, 'llm-queue: a job whose worker was lost is picked up again'))
