@@ -10,6 +10,7 @@ import type { Registry } from 'prom-client'
 import { ScaleError, quote } from '../../core/errors.ts'
 import type { JobEvent, JobInfo, JobRunner, LlmDispatch } from '../../core/ports/llm-dispatch.ts'
 import type { RedisClient } from '../../core/redis/connect.ts'
+import { createLine } from './line.ts'
 import { createQueueMetrics, type QueueMetrics } from './metrics.ts'
 import { queueKeys, type ResolvedQueueOptions } from './options.ts'
 import { createEventReader, type EventReader } from './reader.ts'
@@ -34,9 +35,6 @@ export interface QueueDispatch extends LlmDispatch {
 
 /** How long a subscriber waits for live events before checking the job by other means. */
 const IDLE_CHECK_MS = 10_000
-const CAPACITY_TTL_MS = 1_000
-/** A typical reply's run time, for the Retry-After of a full line. */
-const TYPICAL_RUN_MS = 10_000
 
 export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
   const { options: o, command, logger } = d
@@ -58,10 +56,6 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
   /** Jobs submitted here and not yet known to have started (this process's `stats().queued`). */
   const pending = new Set<string>()
   let running = 0
-  let capacity = { at: 0, slots: 0, workers: 0 }
-
-  const bullKey = (s: string) => `${keys.bullPrefix}:${keys.bullQueue}:${s}`
-  const priorityOf = (tier: string) => o.priorities[tier as 'free'] ?? o.priorities.free
 
   function getQueue(): Promise<BullQueue> {
     queueReady ??= (async () => {
@@ -84,76 +78,14 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
     return reader
   }
 
-  async function liveWorkers(now = Date.now()): Promise<{ workers: number; slots: number }> {
-    const members = await command.zrangebyscore(keys.workers, now, '+inf')
-    return { workers: members.length, slots: members.reduce((n, m) => n + (Number(m.split('|')[1]) || 0), 0) }
-  }
-
-  async function counts(): Promise<Record<string, number>> {
-    const r = await command
-      .multi()
-      .llen(bullKey('wait'))
-      .zcard(bullKey('prioritized'))
-      .llen(bullKey('active'))
-      .zcard(bullKey('delayed'))
-      .zcard(bullKey('failed'))
-      .zcard(bullKey('completed'))
-      .exec()
-    const n = (i: number) => Number(r?.[i]?.[1] ?? 0)
-    return { waiting: n(0) + n(1), active: n(2), delayed: n(3), failed: n(4), completed: n(5) }
-  }
-
-  const metrics: QueueMetrics | undefined = d.metrics && createQueueMetrics(d.metrics, { counts, workers: () => liveWorkers() })
-
-  /** Refuse at once when the line is longer than `maxQueued` beyond what live workers can run. */
-  async function admit(tier: string): Promise<void> {
-    const now = Date.now()
-    const priority = priorityOf(tier)
-    // BullMQ scores a prioritized job `priority * 2^32 + counter`: one tier's line is one score range.
-    const p = command
-      .multi()
-      .llen(bullKey('wait'))
-      .zcard(bullKey('prioritized'))
-      .llen(bullKey('active'))
-      .zcount(bullKey('prioritized'), priority * 2 ** 32, (priority + 1) * 2 ** 32 - 1)
-    const fresh = now - capacity.at > CAPACITY_TTL_MS
-    if (fresh) p.zrangebyscore(keys.workers, now, '+inf')
-    const r = await p.exec()
-    const tierLimit = o.maxWaiting[tier as 'free']
-    const tierWaiting = Number(r?.[3]?.[1] ?? 0)
-    if (tierLimit !== undefined && tierWaiting >= tierLimit) {
-      const seconds = Math.min(
-        60,
-        Math.max(1, Math.ceil((TYPICAL_RUN_MS * (tierWaiting - tierLimit + 1)) / Math.max(1, capacity.slots) / 1000)),
-      )
-      throw new ScaleError('OVERLOADED', `too many ${tier} replies waiting (${tierWaiting}, limit ${tierLimit}); retry in ${seconds} s`, {
-        headers: { 'Retry-After': String(seconds) },
-      })
-    }
-    if (fresh) {
-      const members = (r?.[4]?.[1] as string[]) ?? []
-      capacity = { at: now, workers: members.length, slots: members.reduce((n, m) => n + (Number(m.split('|')[1]) || 0), 0) }
-    }
-    const waiting = Number(r?.[0]?.[1] ?? 0) + Number(r?.[1]?.[1] ?? 0)
-    const active = Number(r?.[2]?.[1] ?? 0)
-    const slots = Math.max(capacity.slots, worker?.concurrency ?? 0)
-    if (waiting + active < o.maxQueued + slots) return
-    const seconds = Math.min(
-      60,
-      Math.max(1, Math.ceil((TYPICAL_RUN_MS * Math.max(1, waiting - o.maxQueued + 1)) / Math.max(1, slots) / 1000)),
-    )
-    throw new ScaleError(
-      'OVERLOADED',
-      `too many replies in line (${waiting} waiting, ${active} running, limit ${o.maxQueued} waiting beyond ${slots} worker slots); retry in ${seconds} s`,
-      { headers: { 'Retry-After': String(seconds) } },
-    )
-  }
-
-  async function position(id: string): Promise<number | undefined> {
-    const r = await command.multi().llen(bullKey('wait')).zrank(bullKey('prioritized'), id).exec()
-    const rank = r?.[1]?.[1]
-    return typeof rank === 'number' ? Number(r?.[0]?.[1] ?? 0) + rank + 1 : undefined
-  }
+  const line = createLine({
+    command,
+    keys,
+    options: o,
+    localSlots: () => worker?.concurrency ?? 0,
+  })
+  const metrics: QueueMetrics | undefined =
+    d.metrics && createQueueMetrics(d.metrics, { counts: line.counts, workers: () => line.liveWorkers() })
 
   // An api without a worker learns that its jobs started only by asking; keep `stats()` honest.
   const reconcile = setInterval(async () => {
@@ -205,7 +137,7 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
       if (!runner) throw new ScaleError('UNAVAILABLE', 'the llm dispatch has not been started')
       const q = await getQueue()
       // Both at once (one round trip less); a job refused by `admit` is deleted again.
-      const [admitted, created] = await Promise.allSettled([admit(job.tier), store.create(command, job)])
+      const [admitted, created] = await Promise.allSettled([line.admit(job.tier), store.create(command, job)])
       if (created.status === 'rejected') throw created.reason
       if (created.value !== true) return toInfo(job.id, created.value)
       if (admitted.status === 'rejected') {
@@ -215,7 +147,7 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
       try {
         await q.add('reply', job, {
           jobId: job.id,
-          priority: priorityOf(job.tier),
+          priority: line.priorityOf(job.tier),
           attempts: o.attempts,
           backoff: { type: 'exponential', delay: o.backoffMs },
           removeOnComplete: o.keepCompleted,
@@ -233,7 +165,7 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
       const s = await store.read(command, jobId)
       if (!s) return null
       if (s.status !== 'queued') pending.delete(jobId)
-      return toInfo(jobId, s, s.status === 'queued' ? await position(jobId) : undefined)
+      return toInfo(jobId, s, s.status === 'queued' ? await line.position(jobId) : undefined)
     },
 
     events(jobId, afterSeq, signal) {
@@ -315,7 +247,7 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
     },
 
     async health() {
-      const [w, c] = await Promise.all([liveWorkers(), counts()])
+      const [w, c] = await Promise.all([line.liveWorkers(), line.counts()])
       const detail = `${w.workers} worker${w.workers === 1 ? '' : 's'} (${w.slots} slots), ${c.waiting} waiting, ${c.active} running, ${c.failed} failed kept`
       if (w.workers === 0) return { status: 'degraded', detail: `no llm-queue worker is alive (start one with npm run worker); ${detail}` }
       return { status: 'ok', detail }
