@@ -2,7 +2,7 @@
  * Conversations and their messages. Every write also appends to the change log in the same
  * transaction, which is what delta sync reads.
  */
-import { and, asc, desc, eq, gt, isNull, lt, or } from 'drizzle-orm'
+import { type SQL, and, asc, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
 import { notFound } from '../errors.ts'
 import type { Db } from '../ports/db-pool.ts'
 import type { DbRouter } from '../ports/db-router.ts'
@@ -47,6 +47,37 @@ type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 const logChange = (tx: Tx, userId: string, entity: 'conversation' | 'message', entityId: string, op: 'upsert' | 'delete') =>
   tx.insert(changes).values({ userId, entity, entityId, op })
 
+/**
+ * The conversation list is the most frequent read, so its two shapes are prepared once per
+ * database handle: postgres.js then skips the describe round trip and the server reuses the
+ * plan (measured in bench/: about 4x less server CPU per request on PostgreSQL).
+ */
+const prepared = new WeakMap<Db, ReturnType<typeof prepareList>>()
+const listQueries = (db: Db) => {
+  let q = prepared.get(db)
+  if (!q) prepared.set(db, (q = prepareList(db)))
+  return q
+}
+
+function prepareList(db: Db) {
+  const base = (extra?: SQL) =>
+    db
+      .select()
+      .from(conversations)
+      .where(and(eq(conversations.userId, sql.placeholder('userId')), isNull(conversations.deletedAt), extra))
+      .orderBy(desc(conversations.updatedAt), desc(conversations.id))
+      .limit(sql.placeholder('limit'))
+  // Placeholder values skip drizzle's column mapping: `at` is passed as the ISO string.
+  const at = sql.placeholder('at')
+  return {
+    first: base().prepare('conversations_first_page'),
+    // Keyset pagination: strictly after (updatedAt, id) in newest-first order.
+    after: base(
+      or(lt(conversations.updatedAt, at), and(eq(conversations.updatedAt, at), lt(conversations.id, sql.placeholder('id')))),
+    ).prepare('conversations_next_page'),
+  }
+}
+
 export function createConversationService(router: DbRouter) {
   const live = (userId: string, id: string) =>
     and(eq(conversations.id, id), eq(conversations.userId, userId), isNull(conversations.deletedAt))
@@ -68,22 +99,10 @@ export function createConversationService(router: DbRouter) {
 
     async list(userId: string, limit: number, cursor?: string) {
       const after = cursor ? decodeCursor<[string, string]>(cursor, ['string', 'string']) : undefined
-      const at = after ? new Date(after[0]) : undefined
-      const rows = await router
-        .read(userId)
-        .select()
-        .from(conversations)
-        .where(
-          and(
-            eq(conversations.userId, userId),
-            isNull(conversations.deletedAt),
-            at && after
-              ? or(lt(conversations.updatedAt, at), and(eq(conversations.updatedAt, at), lt(conversations.id, after[1])))
-              : undefined,
-          ),
-        )
-        .orderBy(desc(conversations.updatedAt), desc(conversations.id))
-        .limit(limit + 1)
+      const db = router.read(userId)
+      const rows = after
+        ? await listQueries(db).after.execute({ userId, limit: limit + 1, at: after[0], id: after[1] })
+        : await listQueries(db).first.execute({ userId, limit: limit + 1 })
       const page = rows.slice(0, limit)
       const last = page.at(-1)
       return {

@@ -52,28 +52,30 @@ describeEachDatabase('operations', (rt) => {
   })
 })
 
-test('while draining, /health/ready is 503 and in-flight requests still finish', async () => {
-  const rt = await startRuntime()
+test('while draining, /health/ready is 503 and an in-flight reply stream still finishes', async () => {
+  const rt = await startRuntime({ llm: { fakeTokenDelay: '20 ms' } })
   const { port } = await rt.listen()
   const base = `http://127.0.0.1:${port}`
-  const reg = await fetch(`${base}/v1/auth/register`, {
+  const api = client(() => rt)
+  const { token } = await api.user()
+  const conv = (await api.post('/v1/conversations', {}, token)).body.id
+  const res = await fetch(`${base}/v1/conversations/${conv}/messages`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'drain@example.com', password: 'long enough password' }),
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ content: 'keep streaming while we shut down' }),
   })
-  expect(reg.status).toBe(201)
-  // Start a request, then stop while it runs: it must complete.
-  const inFlight = fetch(`${base}/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'drain@example.com', password: 'long enough password' }),
-  })
-  await new Promise((r) => setTimeout(r, 5))
+  const reader = res.body!.getReader()
+  let text = new TextDecoder().decode((await reader.read()).value) // the stream is in flight
   const stopping = rt.stop()
-  const ready = await client(() => rt).get('/health/ready')
+  const ready = await api.get('/health/ready')
   expect(ready.status).toBe(503)
   expect(ready.body.status).toBe('draining')
-  expect((await inFlight).status).toBe(200)
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    text += new TextDecoder().decode(value)
+  }
+  expect(text).toContain('"type":"done"')
   await stopping
   await expect(fetch(`${base}/health/live`)).rejects.toThrow()
 }, 60_000)
