@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- <scenario>...] [--duration s] [--rounds n] [--warmup s] [--connections n] [--no-variants] [--out file|-]`:
  * runs the scenarios, prints the Markdown report and writes it to bench/RESULTS.md.
+ * The chat scenarios (bench/chat/) run only when named, and replace only their own sections.
  */
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { abort, runScenario, type BenchOptions, type ScenarioResult } from './harness.ts'
@@ -10,6 +11,8 @@ import { pickTool } from './load.ts'
 import { cores, cpuModel, packageVersion, pinning, versionOf } from './proc.ts'
 import { hasErrors, renderReport, type Meta } from './report.ts'
 import { SCENARIOS, scenarioNamed } from './scenarios.ts'
+import { abortChat, CHAT_SCENARIOS, chatErrors, isChatScenario, runChat } from './chat/bench.ts'
+import { CHAT_SECTIONS, chatMeta, keepSections, mergeSections, renderChat } from './chat/report.ts'
 
 export const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url))
 
@@ -89,20 +92,56 @@ async function main() {
       connections: { type: 'string' },
       out: { type: 'string' },
       'no-variants': { type: 'boolean' },
+      turns: { type: 'string' },
+      clients: { type: 'string' },
+      streams: { type: 'string' },
+      sockets: { type: 'string' },
+      'chat-db': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
   if (values.help) {
     console.log(
-      `usage: npm run bench -- [${SCENARIOS.map((s) => s.name).join('|')} ...] [--duration s] [--rounds n] [--warmup s] [--connections n] [--no-variants] [--out file|-]`,
+      `usage: npm run bench -- [${SCENARIOS.map((s) => s.name).join('|')} ...] [--duration s] [--rounds n] [--warmup s] [--connections n] [--no-variants] [--out file|-]\n` +
+        `       npm run bench -- ${CHAT_SCENARIOS.map((s) => s.name).join(' | ')} [--turns n] [--clients n] [--streams n] [--sockets n] [--chat-db memory|postgres] (not in the default set)`,
     )
     return
   }
   const n = (v: string | undefined) => (v === undefined ? undefined : Number(v))
-  process.on('SIGINT', () => void abort().finally(() => process.exit(130)))
-  process.on('SIGTERM', () => void abort().finally(() => process.exit(143)))
+  const stopAll = () => Promise.all([abort(), abortChat()])
+  process.on('SIGINT', () => void stopAll().finally(() => process.exit(130)))
+  process.on('SIGTERM', () => void stopAll().finally(() => process.exit(143)))
+  const chatNames = positionals.filter(isChatScenario)
+  const httpNames = positionals.filter((p) => !isChatScenario(p))
+  const out = values.out ?? RESULTS
+  // Read when writing, not at the start: another run may have written since.
+  const current = () => (existsSync(out) ? readFileSync(out, 'utf8') : '')
+  let sections: { name: string; text: string }[] = []
+  if (chatNames.length) {
+    const chat = await runChat(chatNames, {
+      turns: n(values.turns),
+      clients: n(values.clients),
+      streams: n(values.streams),
+      sockets: n(values.sockets),
+      database: values['chat-db'] as 'memory' | 'postgres' | undefined,
+      log: (line) => console.error(line),
+    })
+    sections = renderChat(chat, chatMeta())
+    console.log(sections.map((s) => s.text).join('\n\n'))
+    if (chat.some((r) => chatErrors(r) > 0)) {
+      console.error('a chat scenario had errors; see the ⚠ marks')
+      process.exitCode = 1
+    }
+    if (!httpNames.length) {
+      if (out !== '-') {
+        writeFileSync(out, mergeSections(current() || '# Benchmark results\n', sections))
+        console.error(`written to ${out}`)
+      }
+      return
+    }
+  }
   const { results, report } = await runBench({
-    scenarios: positionals,
+    scenarios: httpNames,
     duration: n(values.duration),
     rounds: n(values.rounds),
     warmup: n(values.warmup),
@@ -111,9 +150,8 @@ async function main() {
     log: (line) => console.error(line),
   })
   console.log(report)
-  const out = values.out ?? RESULTS
   if (out !== '-') {
-    writeFileSync(out, report)
+    writeFileSync(out, mergeSections(keepSections(report, current(), CHAT_SECTIONS), sections))
     console.error(`written to ${out}`)
   }
   if (hasErrors(results)) {
