@@ -114,6 +114,8 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
         concurrency: config.llm.concurrency,
         maxQueued: config.llm.maxQueued,
         eventRetentionMs: config.llm.eventRetentionMs,
+        // Clients see INTERNAL for these; the cause belongs in the log.
+        onError: (err, jobId) => logger.error({ err, jobId }, 'reply job failed'),
       }),
   }
 

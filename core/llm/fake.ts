@@ -45,15 +45,19 @@ export function fakeReplyWords(req: ProviderRequest, fillerWords = 12, echoWords
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(cancelledError(signal.reason))
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(cancelledError(signal.reason))
-    }
-    // Not unref'd: a caller is awaiting this token.
-    const timer = setTimeout(() => {
+    const done = () => {
       signal.removeEventListener('abort', onAbort)
       resolve()
-    }, ms)
+    }
+    // setTimeout(0) waits about a millisecond in Bun; a zero delay only needs to yield.
+    // Not unref'd: a caller is awaiting this token.
+    const timer = ms > 0 ? setTimeout(done, ms) : undefined
+    const immediate = ms > 0 ? undefined : setImmediate(done)
+    const onAbort = () => {
+      clearTimeout(timer)
+      if (immediate) clearImmediate(immediate)
+      reject(cancelledError(signal.reason))
+    }
     signal.addEventListener('abort', onAbort, { once: true })
   })
 }

@@ -194,8 +194,11 @@ export function createConversationService(router: DbRouter) {
           const [first] = await tx.select().from(messages).where(eq(messages.jobId, msg.jobId!)).limit(1)
           return first!
         }
-        await logChange(tx, userId, 'message', m.id, 'upsert')
-        await logChange(tx, userId, 'conversation', conversationId, 'upsert')
+        // Both change rows in one statement: this transaction is on every chat turn's path.
+        await tx.insert(changes).values([
+          { userId, entity: 'message', entityId: m.id, op: 'upsert' },
+          { userId, entity: 'conversation', entityId: conversationId, op: 'upsert' },
+        ])
         return m
       })
       router.wrote(userId)

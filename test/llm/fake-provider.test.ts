@@ -63,11 +63,15 @@ describe('fake provider', () => {
   })
 
   test('with tokenDelayMs 0 it still yields to the event loop between tokens', async () => {
-    let ticks = 0
-    const timer = setInterval(() => ticks++, 0)
-    await collectReply(createFakeProvider({ tokenDelayMs: 0 }).stream(req('a b c d e f'), live()))
-    clearInterval(timer)
-    expect(ticks).toBeGreaterThan(0)
+    // Work queued behind the stream (I/O callbacks, immediates) runs before it ends.
+    let ran = false
+    setImmediate(() => (ran = true))
+    const seenBeforeLast: boolean[] = []
+    for await (const ev of createFakeProvider({ tokenDelayMs: 0 }).stream(req('a b c d e f'), live())) {
+      if (ev.type === 'delta') seenBeforeLast.push(ran)
+    }
+    expect(seenBeforeLast.at(-1)).toBe(true)
+    expect(seenBeforeLast[0]).toBe(false)
   })
 
   test('waits tokenDelayMs between tokens', async () => {
