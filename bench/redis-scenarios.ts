@@ -85,6 +85,7 @@ const fastifyRedis: StackSpec = {
 export const REDIS_SCENARIOS: Scenario[] = [
   {
     name: 'redis',
+    namedOnly: true,
     title: 'redis: pipeline route (GET /v1/bench/noop) with ratelimit-redis and session-redis, exact limits',
     path: '/v1/bench/noop',
     target: { min: 0.3, text: '≥ 0.30x bare Elysia (and ≥ 1.4x Fastify + @fastify/rate-limit on Redis)' },
@@ -100,6 +101,7 @@ export const REDIS_SCENARIOS: Scenario[] = [
   },
   {
     name: 'redis-lease',
+    namedOnly: true,
     title: 'redis-lease: the same route, the api group on leases of 100',
     path: '/v1/bench/noop',
     target: { min: 0.6, text: '≥ 0.6x bare Elysia' },

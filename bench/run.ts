@@ -30,7 +30,7 @@ export function options(o: RunOptions = {}, env = process.env): BenchOptions & {
     return n
   }
   return {
-    scenarios: o.scenarios?.length ? o.scenarios : SCENARIOS.map((s) => s.name),
+    scenarios: o.scenarios?.length ? o.scenarios : SCENARIOS.filter((s) => !s.namedOnly).map((s) => s.name),
     connections: Math.max(1, num(o.connections, 'BENCH_CONNECTIONS', 50)),
     duration: Math.max(1, num(o.duration, 'BENCH_DURATION', 8)),
     warmup: num(o.warmup, 'BENCH_WARMUP', 5),

@@ -44,6 +44,8 @@ export interface Scenario {
   setup?: () => Promise<Context>
   teardown?: (ctx: Context) => Promise<void>
   stacks: StackSpec[]
+  /** Left out of a plain `npm run bench` (it runs when named), to keep the default run short. */
+  namedOnly?: boolean
 }
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
