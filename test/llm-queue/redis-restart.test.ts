@@ -134,10 +134,9 @@ describeWith('llm-queue: Redis restarted while jobs wait [redis-server]', redisS
         throw new Error('jobs did not complete within 40 s of Redis coming back')
       }),
     ])
-    for (const events of all) {
-      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
-      expect(events.at(-1)).toMatchObject({ type: 'done' }) // on failure, shows the event it ended with
-    }
-    for (const id of ids) expect((await api.get(id))?.status).toBe('done')
+    // Compared whole, so a failure shows every job's seqs, last event and status.
+    const seen = all.map((events) => ({ seqs: events.map((e) => e.seq).join(','), last: events.at(-1)?.type }))
+    expect(seen).toEqual(all.map((events) => ({ seqs: events.map((_, i) => i + 1).join(','), last: 'done' })))
+    expect(await Promise.all(ids.map(async (id) => (await api!.get(id))?.status))).toEqual(ids.map(() => 'done'))
   }, 60_000)
 })
