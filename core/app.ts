@@ -190,6 +190,10 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     normalize: false,
     websocket: { idleTimeout: Math.max(8, Math.round(ws.idleTimeoutMs / 1000)), maxPayloadLength: ws.maxFrameBytes, sendPings: true },
   })
+    // Probes and scrapes first: Elysia applies hooks only to routes registered after them, so
+    // these skip the request id, access log and metrics hooks (a probe every few seconds from
+    // each load balancer is neither a request to log nor traffic to count).
+    .use(operationRoutes(deps))
     .use(errorHandler(logger))
     .use(
       observe({
@@ -208,7 +212,6 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
       }),
     )
     .use(pluginApps)
-    .use(operationRoutes(deps))
     .use(authRoutes(deps))
     .use(conversationRoutes(deps))
     .use(syncRoutes(deps))

@@ -37,8 +37,6 @@ export function observe(opts: { logger: Logger; metrics: HttpMetrics; bodyLimit:
       if (!s) return
       const seconds = (performance.now() - s.at) / 1000
       const route = (ctx as { route?: string }).route || 'unmatched'
-      // Probes and scrapes come every few seconds from machines: neither logged nor counted.
-      if (route.startsWith('/health/') || route === '/metrics') return
       const status = Number(ctx.set.status) || 200
       if (metricsEnabled) {
         metrics.requests.inc({ method: ctx.request.method, route, status })
