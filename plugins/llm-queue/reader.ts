@@ -74,6 +74,10 @@ export function createEventReader(opts: { command: RedisClient; blocking: RedisC
       for (const s of subs) from.set(s.key, Math.min(from.get(s.key) ?? Infinity, s.last))
       const keys = [...from.keys()]
       inFlight = generation
+      // This read includes every subscriber so far: a retry left from an earlier one must not
+      // hold back the UNBLOCK of the next one.
+      clearTimeout(kickTimer)
+      kickTimer = undefined
       blocked = true
       let reply: [string, Entry[]][] | null
       try {
