@@ -2,53 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Runtime } from '../../core/app.ts'
 import { client, HOOK_TIMEOUT, startRuntime } from '../helpers/runtime.ts'
-
-type Frame = Record<string, any>
-
-/** A test client: collects frames, waits for one matching a predicate. */
-function connect(url: string, protocols?: string[]) {
-  const ws = new WebSocket(url, protocols)
-  const frames: Frame[] = []
-  const waiters = new Set<() => void>()
-  let closeEvent: CloseEvent | undefined
-  ws.onmessage = (m) => {
-    frames.push(JSON.parse(String(m.data)))
-    for (const w of [...waiters]) w()
-  }
-  ws.onclose = (e) => {
-    closeEvent = e
-    for (const w of [...waiters]) w()
-  }
-  const until = <T>(fn: () => T | undefined, ms = 10_000) =>
-    new Promise<T>((resolve, reject) => {
-      const check = () => {
-        const v = fn()
-        if (v !== undefined) {
-          waiters.delete(check)
-          clearTimeout(timer)
-          resolve(v)
-        }
-      }
-      const timer = setTimeout(() => {
-        waiters.delete(check)
-        reject(new Error(`timed out; frames: ${JSON.stringify(frames).slice(0, 500)}`))
-      }, ms)
-      waiters.add(check)
-      check()
-    })
-  return {
-    ws,
-    frames,
-    opened: new Promise<void>((resolve, reject) => {
-      ws.onopen = () => resolve()
-      ws.onerror = () => reject(new Error('websocket failed to open'))
-    }),
-    send: (f: unknown) => ws.send(typeof f === 'string' ? f : JSON.stringify(f)),
-    next: (pred: (f: Frame) => boolean) => until(() => frames.find(pred)),
-    closed: () => until(() => closeEvent),
-    jobEvents: (jobId: string) => frames.filter((f) => f.jobId === jobId && typeof f.seq === 'number'),
-  }
-}
+import { type Frame, wsClient } from '../helpers/ws-client.ts'
 
 describe('WebSocket /v1/ws', () => {
   let rt: Runtime
@@ -78,7 +32,7 @@ describe('WebSocket /v1/ws', () => {
 
   test('send → accepted → deltas → done; the stored reply equals the deltas', async () => {
     const u = await userWithConversation()
-    const c = connect(`${base}?token=${u.token}`)
+    const c = wsClient(`${base}?token=${u.token}`)
     await c.opened
     c.send({ type: 'send', conversationId: u.conv, content: 'hello socket', clientId: 'c1' })
     const accepted = { ...(await c.next((f) => f.type === 'accepted')) }
@@ -101,7 +55,7 @@ describe('WebSocket /v1/ws', () => {
 
   test('the token can come as a subprotocol; the server echoes "bearer"', async () => {
     const u = await api.user()
-    const c = connect(base, ['bearer', u.token])
+    const c = wsClient(base, ['bearer', u.token])
     await c.opened
     expect(c.ws.protocol).toBe('bearer')
     c.send({ type: 'ping' })
@@ -121,14 +75,14 @@ describe('WebSocket /v1/ws', () => {
     expect((await fetch(http, { headers: upgrade })).status).toBe(401)
     expect((await fetch(`${http}?token=nope`, { headers: upgrade })).status).toBe(401)
     expect((await fetch(`${http}?token=${u.token}`, { headers: { ...upgrade, origin: 'https://evil.example' } })).status).toBe(403)
-    const ok = connect(`${base}?token=${u.token}`)
+    const ok = wsClient(`${base}?token=${u.token}`)
     await ok.opened
     ok.ws.close()
   })
 
   test('disconnect mid-stream, resume on a new socket after the last seq: no gap, no duplicate', async () => {
     const u = await userWithConversation()
-    const a = connect(`${base}?token=${u.token}`)
+    const a = wsClient(`${base}?token=${u.token}`)
     await a.opened
     a.send({ type: 'send', conversationId: u.conv, content: 'tell me a long story about sockets' })
     const { jobId } = await a.next((f) => f.type === 'accepted')
@@ -137,7 +91,7 @@ describe('WebSocket /v1/ws', () => {
     await a.closed()
     const seen = a.jobEvents(jobId)
     const last = seen.at(-1)!.seq
-    const b = connect(`${base}?token=${u.token}`)
+    const b = wsClient(`${base}?token=${u.token}`)
     await b.opened
     b.send({ type: 'resume', jobId, afterSeq: last })
     await b.next((f) => f.jobId === jobId && f.type === 'done')
@@ -153,7 +107,7 @@ describe('WebSocket /v1/ws', () => {
 
   test('cancel stops the reply; a concurrent send is a CONFLICT error frame', async () => {
     const u = await userWithConversation()
-    const c = connect(`${base}?token=${u.token}`)
+    const c = wsClient(`${base}?token=${u.token}`)
     await c.opened
     c.send({ type: 'send', conversationId: u.conv, content: 'first', clientId: 'a' })
     const { jobId } = await c.next((f) => f.type === 'accepted')
@@ -168,7 +122,7 @@ describe('WebSocket /v1/ws', () => {
 
   test('send frames count against the chat limit: a rate_limited frame, and the socket stays open', async () => {
     const u = await api.user()
-    const c = connect(`${base}?token=${u.token}`)
+    const c = wsClient(`${base}?token=${u.token}`)
     await c.opened
     for (let i = 0; i < 7; i++) {
       const conv = (await api.post('/v1/conversations', {}, u.token)).body.id
@@ -187,7 +141,7 @@ describe('WebSocket /v1/ws', () => {
   test('bad frames get an error frame, never a crash; an over-size frame closes with 1009', async () => {
     const u = await userWithConversation()
     const other = await userWithConversation()
-    const c = connect(`${base}?token=${u.token}`)
+    const c = wsClient(`${base}?token=${u.token}`)
     await c.opened
     const bad = [
       'not json',
@@ -207,7 +161,7 @@ describe('WebSocket /v1/ws', () => {
     expect(errors.map((e) => e.code)).toEqual(bad.map(() => 'VALIDATION_FAILED'))
 
     // Another user's job: an error frame, the same as an unknown one.
-    const o = connect(`${base}?token=${other.token}`)
+    const o = wsClient(`${base}?token=${other.token}`)
     await o.opened
     o.send({ type: 'send', conversationId: other.conv, content: 'private' })
     const { jobId } = await o.next((f) => f.type === 'accepted')

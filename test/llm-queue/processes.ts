@@ -1,5 +1,6 @@
 /** Api instances (`core/main.ts`) and workers (`core/worker.ts`) as child processes, for the llm-queue process tests. */
 import { resolve } from 'node:path'
+import { parseSse } from '../helpers/sse.ts'
 
 const ROOT = resolve(import.meta.dir, '../..')
 export const CLUSTER_FIXTURE = resolve(import.meta.dir, 'fixtures/cluster.ts')
@@ -73,60 +74,9 @@ export async function userWith(base: string, n: number): Promise<{ token: string
   return { token, userId: reg.body.user.id, convs }
 }
 
-type Frame = Record<string, any>
+export { wsClient } from '../helpers/ws-client.ts'
 
-/** A WebSocket test client: collects frames, waits for one matching a predicate. */
-export function wsClient(url: string) {
-  const ws = new WebSocket(url)
-  const frames: Frame[] = []
-  const waiters = new Set<() => void>()
-  let closed = false
-  ws.onmessage = (m) => {
-    frames.push(JSON.parse(String(m.data)))
-    for (const w of [...waiters]) w()
-  }
-  ws.onclose = () => {
-    closed = true
-    for (const w of [...waiters]) w()
-  }
-  const until = <T>(fn: () => T | undefined, ms = 20_000) =>
-    new Promise<T>((resolve, reject) => {
-      const check = () => {
-        const v = fn()
-        if (v !== undefined) {
-          waiters.delete(check)
-          clearTimeout(timer)
-          resolve(v)
-        }
-      }
-      const timer = setTimeout(() => {
-        waiters.delete(check)
-        reject(new Error(`timed out; frames: ${JSON.stringify(frames).slice(0, 500)}`))
-      }, ms)
-      waiters.add(check)
-      check()
-    })
-  return {
-    ws,
-    frames,
-    opened: new Promise<void>((resolve, reject) => {
-      ws.onopen = () => resolve()
-      ws.onerror = () => reject(new Error('websocket failed to open'))
-    }),
-    send: (f: unknown) => ws.send(JSON.stringify(f)),
-    next: (pred: (f: Frame) => boolean, ms?: number) => until(() => frames.find(pred), ms),
-    closed: () => until(() => (closed ? true : undefined)),
-    jobEvents: (jobId: string) => frames.filter((f) => f.jobId === jobId && typeof f.seq === 'number'),
-  }
-}
-
-/** Read an SSE response to its end: the events, in order. */
-export async function readSse(res: Response): Promise<Frame[]> {
-  const out: Frame[] = []
-  const text = await res.text()
-  for (const block of text.split('\n\n')) {
-    const data = block.split('\n').find((l) => l.startsWith('data: '))
-    if (data) out.push(JSON.parse(data.slice(6)))
-  }
-  return out
+/** Read an SSE response to its end: the events' data, in order. */
+export async function readSse(res: Response) {
+  return parseSse(await res.text()).map((e) => e.data)
 }
