@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Runtime } from '../../core/app.ts'
 import type { ScaleConfig } from '../../core/config/define.ts'
+import { registerFrom } from '../helpers/remote.ts'
 import { client, describeEachDatabase, HOOK_TIMEOUT, startRuntime } from '../helpers/runtime.ts'
 
 const tiers: ScaleConfig['tiers'] = {
@@ -57,19 +58,6 @@ describeEachDatabase(
   },
   { tiers, anonymous: { requestsPerMinute: 1000 } },
 )
-
-/** Registrations from one address, over a real socket so the peer address is real. */
-async function registerFrom(base: string, xff?: string) {
-  const headers: Record<string, string> = { 'content-type': 'application/json' }
-  if (xff) headers['x-forwarded-for'] = xff
-  const r = await fetch(`${base}/v1/auth/register`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ email: `ip${crypto.randomUUID().slice(0, 8)}@example.com`, password: 'long enough password' }),
-  })
-  await r.body?.cancel()
-  return r.status
-}
 
 for (const hops of [0, 1]) {
   describe(`anonymous limit per client address, ${hops} trusted proxy hop(s)`, () => {

@@ -7,24 +7,13 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Redis } from 'ioredis'
 import type { Runtime } from '../../core/app.ts'
 import rateLimitRedis from '../../plugins/ratelimit-redis/index.ts'
+import { registerFrom } from '../helpers/remote.ts'
 import { HOOK_TIMEOUT, startRuntime } from '../helpers/runtime.ts'
 import { describeWith, REDIS_URL, redisMissing } from '../helpers/services.ts'
 import { connectRedis, dropKeys, keysUnder, uniquePrefix } from './redis.ts'
 
 const prefix = uniquePrefix('client-ip')
 const reason = await redisMissing()
-
-async function registerFrom(base: string, xff?: string) {
-  const headers: Record<string, string> = { 'content-type': 'application/json' }
-  if (xff) headers['x-forwarded-for'] = xff
-  const r = await fetch(`${base}/v1/auth/register`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ email: `ip${crypto.randomUUID().slice(0, 8)}@example.com`, password: 'long enough password' }),
-  })
-  await r.body?.cancel()
-  return r.status
-}
 
 const random = () => `10.${Math.floor(Math.random() * 255)}.${Math.floor(Math.random() * 255)}.7`
 

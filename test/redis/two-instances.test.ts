@@ -7,59 +7,16 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
 import type { Redis } from 'ioredis'
 import { describeWith, freshPostgresDatabase, postgresMissing, REDIS_URL, redisMissing } from '../helpers/services.ts'
+import { API_READY, call, type Proc, spawnUntil } from '../helpers/remote.ts'
 import { HOOK_TIMEOUT } from '../helpers/runtime.ts'
 import { connectRedis, dropKeys, keysUnder, keysWithoutTtl, uniquePrefix } from './redis.ts'
 
-const ROOT = resolve(import.meta.dir, '../..')
 const CONFIG = resolve(import.meta.dir, 'fixtures/two-instances.ts')
 const prefix = uniquePrefix('two-instances')
 const missing = (await postgresMissing()) ?? (await redisMissing())
 
-interface Instance {
-  base: string
-  proc: ReturnType<typeof Bun.spawn>
-  output: () => string
-}
-
-async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const proc = Bun.spawn([process.execPath, 'core/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, SCALE_CONFIG: CONFIG, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  // Keep reading both pipes for the process's whole life: a full pipe would stall it.
-  let text = ''
-  const drain = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder()
-    const reader = stream.getReader()
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) return
-      text += decoder.decode(value)
-    }
-  }
-  void drain(proc.stdout as ReadableStream<Uint8Array>)
-  void drain(proc.stderr as ReadableStream<Uint8Array>)
-  const deadline = Date.now() + 30_000
-  while (Date.now() < deadline) {
-    const m = /listening on http:\/\/[^:]+:(\d+)/.exec(text)
-    if (m) return { base: `http://127.0.0.1:${m[1]}`, proc, output: () => text }
-    if (proc.exitCode !== null) break
-    await Bun.sleep(50)
-  }
-  proc.kill('SIGKILL')
-  throw new Error(`instance did not start:\n${text}`)
-}
-
-async function call(base: string, method: string, path: string, body?: unknown, token?: string) {
-  const headers: Record<string, string> = {}
-  if (token) headers.authorization = `Bearer ${token}`
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  const res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await res.text()
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined }
-}
+type Instance = Proc
+const startInstance = (env: Record<string, string>) => spawnUntil('core/main.ts', { ...env, SCALE_CONFIG: CONFIG, PORT: '0' }, API_READY)
 
 describeWith('two instances on one PostgreSQL and one Redis [postgres, redis]', missing, () => {
   let a: Instance
