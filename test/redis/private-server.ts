@@ -3,7 +3,7 @@
  * stopped and started again without touching the shared server other tests use.
  */
 import { spawnSync } from 'node:child_process'
-import { createServer } from 'node:net'
+import { freePort } from '../helpers/net.ts'
 
 export interface PrivateRedis {
   url: string
@@ -17,17 +17,6 @@ export interface PrivateRedis {
 export function redisServerMissing(): string | undefined {
   const r = spawnSync('redis-server', ['--version'], { encoding: 'utf8' })
   return r.status === 0 ? undefined : 'redis-server is not installed (the outage tests start their own)'
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 export async function privateRedis(): Promise<PrivateRedis> {
