@@ -93,13 +93,13 @@ export function createConversationService(router: DbRouter) {
         await logChange(tx, userId, 'conversation', c!.id, 'upsert')
         return c!
       })
-      router.wrote(userId)
+      await router.wrote(userId)
       return conversationView(row)
     },
 
     async list(userId: string, limit: number, cursor?: string) {
       const after = cursor ? decodeCursor<[string, string]>(cursor, ['string', 'string']) : undefined
-      const db = router.read(userId)
+      const db = await router.read(userId)
       const rows = after
         ? await listQueries(db).after.execute({ userId, limit: limit + 1, at: after[0], id: after[1] })
         : await listQueries(db).first.execute({ userId, limit: limit + 1 })
@@ -112,7 +112,7 @@ export function createConversationService(router: DbRouter) {
     },
 
     async get(userId: string, id: string): Promise<ConversationView> {
-      const [row] = await router.read(userId).select().from(conversations).where(live(userId, id)).limit(1)
+      const [row] = await (await router.read(userId)).select().from(conversations).where(live(userId, id)).limit(1)
       if (!row) throw notFound('conversation')
       return conversationView(row)
     },
@@ -124,7 +124,7 @@ export function createConversationService(router: DbRouter) {
         await logChange(tx, userId, 'conversation', id, 'upsert')
         return c
       })
-      router.wrote(userId)
+      await router.wrote(userId)
       return conversationView(row)
     },
 
@@ -139,12 +139,12 @@ export function createConversationService(router: DbRouter) {
         if (!c) throw notFound('conversation')
         await logChange(tx, userId, 'conversation', id, 'delete')
       })
-      router.wrote(userId)
+      await router.wrote(userId)
     },
 
     async listMessages(userId: string, conversationId: string, limit: number, cursor?: string) {
       const after = cursor ? decodeCursor<[number]>(cursor, ['number'])[0] : 0
-      const db = router.read(userId)
+      const db = await router.read(userId)
       const [c] = await db.select({ id: conversations.id }).from(conversations).where(live(userId, conversationId)).limit(1)
       if (!c) throw notFound('conversation')
       const rows = await db
@@ -201,14 +201,13 @@ export function createConversationService(router: DbRouter) {
         ])
         return m
       })
-      router.wrote(userId)
+      await router.wrote(userId)
       return messageView(row)
     },
 
     /** The last `n` messages of a conversation, oldest first (context for a reply when the buffer is empty). */
     async recentMessages(userId: string, conversationId: string, n: number): Promise<MessageView[]> {
-      const rows = await router
-        .read(userId)
+      const rows = await (await router.read(userId))
         .select()
         .from(messages)
         .where(and(eq(messages.conversationId, conversationId), eq(messages.userId, userId)))

@@ -31,7 +31,7 @@ export function createUserService(router: DbRouter, runtime: RuntimeAdapter) {
         .onConflictDoNothing({ target: users.email })
         .returning()
       if (!rows[0]) throw new ScaleError('CONFLICT', `a user with email ${quote(normalized)} already exists; log in instead`)
-      router.wrote(rows[0].id)
+      await router.wrote(rows[0].id)
       return toPublic(rows[0])
     },
 
@@ -50,7 +50,7 @@ export function createUserService(router: DbRouter, runtime: RuntimeAdapter) {
     },
 
     async get(id: string): Promise<PublicUser> {
-      const [row] = await router.read(id).select().from(users).where(eq(users.id, id)).limit(1)
+      const [row] = await (await router.read(id)).select().from(users).where(eq(users.id, id)).limit(1)
       if (!row) throw notFound('user')
       return toPublic(row)
     },

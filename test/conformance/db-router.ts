@@ -26,8 +26,8 @@ export function dbRouterSuite(name: string, make: () => Promise<{ router: DbRout
           .write()
           .insert(users)
           .values({ id, email: `${id}@example.com`, passwordHash: 'x', createdAt: now, updatedAt: now })
-        r.router.wrote(id)
-        const [row] = await r.router.read(id).select().from(users).where(eq(users.id, id))
+        await r.router.wrote(id)
+        const [row] = await (await r.router.read(id)).select().from(users).where(eq(users.id, id))
         expect(row?.email).toBe(`${id}@example.com`)
       }
     })
@@ -37,7 +37,7 @@ export function dbRouterSuite(name: string, make: () => Promise<{ router: DbRout
     })
 
     test('read() without a user answers queries', async () => {
-      const rows = await r.router.read().select({ id: users.id }).from(users).limit(1)
+      const rows = await (await r.router.read()).select({ id: users.id }).from(users).limit(1)
       expect(Array.isArray(rows)).toBe(true)
     })
   })

@@ -1,0 +1,125 @@
+/**
+ * The replica router on a real primary and streaming replica: the db router conformance
+ * suite, reads on the replica, read-your-writes right after a write, the lag threshold
+ * (replay paused: out, resumed: back), and a failed replica read retried on the primary.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import { users } from '../../core/db/schema.ts'
+import type { Database } from '../../core/db/open.ts'
+import { createReplicaRouter, type ReplicaRouter } from '../../plugins/replica-router/index.ts'
+import { dbRouterSuite } from '../conformance/db-router.ts'
+import { postgresServerMissing } from '../helpers/private-postgres.ts'
+import { HOOK_TIMEOUT } from '../helpers/runtime.ts'
+import { describeWith } from '../helpers/services.ts'
+import { type Cluster, openPrimary, startCluster, within } from './cluster.ts'
+
+const baseOptions = {
+  poolMax: 4,
+  lagPollMs: 50,
+  maxLagMs: 1000,
+  maxLagBytes: 16 * 1024 * 1024,
+  maxWaitMs: 0,
+  ttlMs: 5000,
+  pollTimeoutMs: 1000,
+  connectTimeoutMs: 1000,
+}
+
+describeWith('replica router on a primary and a streaming replica', postgresServerMissing(), () => {
+  let cluster: Cluster
+  const opened: { db: Database; router: ReplicaRouter }[] = []
+  const open = async (over: Partial<typeof baseOptions> = {}) => {
+    const db = await openPrimary(cluster.primaryUrl)
+    const router = await createReplicaRouter({
+      ...baseOptions,
+      ...over,
+      primaryDb: db.db,
+      primarySql: db.postgres!,
+      replicas: [{ url: cluster.replicaUrl, name: 'replica' }],
+    })
+    opened.push({ db, router })
+    return { db, router }
+  }
+
+  beforeAll(async () => {
+    cluster = await startCluster()
+  }, HOOK_TIMEOUT)
+  afterAll(async () => {
+    for (const o of opened) {
+      await o.router.stop()
+      await o.db.close()
+    }
+    await cluster?.remove()
+  }, HOOK_TIMEOUT)
+
+  describe('conformance', () => {
+    dbRouterSuite('replica router', async () => {
+      const { router } = await open()
+      return { router, close: async () => {} }
+    })
+  })
+
+  test('a user without a recent write reads on the replica; right after a write, wherever has it', async () => {
+    const { router } = await open()
+    expect(router.readTargets()[0]!.state).toBe('up')
+    expect(await router.read('someone')).toBe(router.replicas[0]!.db)
+    expect(await router.read()).toBe(router.replicas[0]!.db)
+
+    const id = crypto.randomUUID()
+    const now = new Date()
+    await router.write().insert(users).values({ id, email: `${id}@example.com`, passwordHash: 'x', createdAt: now, updatedAt: now })
+    await router.wrote(id)
+    const [row] = await (await router.read(id)).select().from(users).where(eq(users.id, id))
+    expect(row?.id).toBe(id)
+    // Once the replica replayed the write (next polls), this user reads there again.
+    expect(await within(5000, async () => (await router.read(id)) === router.replicas[0]!.db)).toBeGreaterThanOrEqual(0)
+  }, 30_000)
+
+  test('a replica whose replay is paused leaves the rotation past maxLag and comes back once resumed', async () => {
+    const { router } = await open({ maxLagMs: 300, ttlMs: 2000 })
+    const write = async () => {
+      const id = crypto.randomUUID()
+      const now = new Date()
+      await router.write().insert(users).values({ id, email: `${id}@example.com`, passwordHash: 'x', createdAt: now, updatedAt: now })
+    }
+    await cluster.replica.sql('select pg_wal_replay_pause()')
+    try {
+      await write()
+      const left = await within(5000, async () => {
+        await write()
+        return router.readTargets()[0]!.state === 'lagging'
+      })
+      expect(left).toBeGreaterThanOrEqual(250)
+      expect(router.readTargets()[0]!.lagSeconds).toBeGreaterThan(0.3)
+      expect(await router.read('anyone')).toBe(router.write())
+      expect(router.primaryReads().no_replicas).toBeGreaterThan(0)
+    } finally {
+      await cluster.replica.sql('select pg_wal_replay_resume()')
+    }
+    expect(await within(5000, () => router.readTargets()[0]!.state === 'up')).toBeGreaterThanOrEqual(0)
+    expect(await router.read('anyone')).toBe(router.replicas[0]!.db)
+  }, 30_000)
+
+  test('a read whose replica fails is retried on the primary and the replica leaves at once; a bad query is not a replica failure', async () => {
+    const { router } = await open()
+    const replica = router.replicas[0]!
+    // A client's mistake fails on the primary too: it stays an error and the replica stays in.
+    const db = await router.read('u')
+    await expect(Promise.resolve().then(() => db.execute("select 'not-a-uuid'::uuid"))).rejects.toThrow('uuid')
+    expect(replica.state).toBe('up')
+
+    // Terminate the replica pool's connections from the server side: the next read on them fails.
+    const pid = (await (await router.read('u')).execute('select pg_backend_pid() as pid')) as unknown as { pid: number }[]
+    await cluster.replica.sql(`select pg_terminate_backend(${pid[0]!.pid})`)
+    const before = router.primaryReads().replica_down
+    let failedOver = false
+    for (let i = 0; i < router.replicas[0]!.max * 2 && !failedOver; i++) {
+      const rows = (await replica.db.execute('select pg_is_in_recovery() as r')) as unknown as { r: boolean }[]
+      failedOver = rows[0]!.r === false
+    }
+    expect(failedOver).toBe(true)
+    expect(router.primaryReads().replica_down).toBe(before + 1)
+    // Its polls still succeed (the server is up), so it is back in rotation within a few polls.
+    expect(await within(2000, () => replica.state === 'up')).toBeGreaterThanOrEqual(0)
+  }, 30_000)
+})
