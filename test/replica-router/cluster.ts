@@ -1,6 +1,7 @@
 /** A private primary with one streaming replica and a migrated database on both, for the replica-router tests. */
 import { rmSync } from 'node:fs'
 import { dirname } from 'node:path'
+import postgres from 'postgres'
 import { migrateDatabase } from '../../core/db/migrate.ts'
 import { openDatabase, type Database } from '../../core/db/open.ts'
 import { type PrivatePostgres, startPrivatePostgres, startReplica } from '../helpers/private-postgres.ts'
@@ -71,4 +72,23 @@ export async function within(ms: number, check: () => boolean | Promise<boolean>
     await Bun.sleep(20)
   }
   return (await check()) ? Date.now() - start : -1
+}
+
+/** Tier limits far above what the tests send, so no request is refused with 429. */
+export const NO_LIMITS = {
+  free: { requestsPerMinute: { api: 1_000_000, sync: 1_000_000 }, chatPerMinute: 1000, maxTokens: 512 },
+  paid: { requestsPerMinute: { api: 1_000_000, sync: 1_000_000 }, chatPerMinute: 1000, maxTokens: 512 },
+}
+
+/** Scans of the conversations table in the database at `url` (pg_stat_user_tables, also kept on a standby). */
+export async function conversationScans(url: string): Promise<number> {
+  const c = postgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} })
+  try {
+    const [row] = await c.unsafe<{ n: string | null }[]>(
+      "select coalesce(seq_scan, 0) + coalesce(idx_scan, 0) as n from pg_stat_user_tables where relname = 'conversations'",
+    )
+    return Number(row?.n ?? 0)
+  } finally {
+    await c.end({ timeout: 1 })
+  }
 }
