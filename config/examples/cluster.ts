@@ -3,12 +3,13 @@
  * the Redis plugins fill the session and rate-limit slots, and llm-queue sends replies to
  * worker processes (`SCALE_CONFIG=config/examples/cluster.ts npm run worker`). Select it with
  * `SCALE_CONFIG=config/examples/cluster.ts`; it needs DATABASE_URL, REDIS_URL and JWT_SECRET
- * (start-up refuses without them and says which is missing). See README: Running several
- * instances.
+ * (start-up refuses without them and says which is missing); DATABASE_REPLICA_URLS adds read
+ * replicas. See README: Running several instances.
  */
 import { defineScale } from '../../core/config/define.ts'
 import llmQueue from '../../plugins/llm-queue/index.ts'
 import rateLimitRedis from '../../plugins/ratelimit-redis/index.ts'
+import replicaRouter from '../../plugins/replica-router/index.ts'
 import sessionRedis from '../../plugins/session-redis/index.ts'
 
 export default defineScale({
@@ -43,5 +44,9 @@ export default defineScale({
     // (as many as the LLM traffic needs) call the provider, `concurrency` jobs each.
     // plugins/llm-queue/README.md has the failure policy and the other options.
     llmQueue({ worker: 'none', concurrency: 32, drainTimeout: '30 s' }),
+    // With DATABASE_REPLICA_URLS (comma-separated), reads go to those streaming replicas and
+    // each user still reads their own writes (their WAL position is kept in the session, so
+    // this comes after sessionRedis()). Without it, every query stays on DATABASE_URL.
+    ...(process.env.DATABASE_REPLICA_URLS ? [replicaRouter({ maxLag: '1 s' })] : []),
   ],
 })
