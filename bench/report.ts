@@ -27,7 +27,7 @@ function table(r: ScenarioResult): string {
   const bare = r.rows.find((x) => x.spec.role === 'elysia')
   const fastify = r.rows.find((x) => x.spec.role === 'fastify')
   const lines = [
-    '| stack | req/s | p50 ms | p99 ms | vs bare Elysia | vs Fastify | RSS MiB | CPU µs/req | non-2xx | socket errors | spread |',
+    `| stack | req/s | p50 ms | p99 ms | vs ${r.scenario.baseline ?? 'bare Elysia'} | vs Fastify | RSS MiB | CPU µs/req | non-2xx | socket errors | spread |`,
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ]
   for (const row of r.rows) {

@@ -2,6 +2,8 @@
 import { fileURLToPath } from 'node:url'
 import { createBenchDatabase, postgresDown, type BenchDatabase } from './postgres.ts'
 import { REDIS_SCENARIOS } from './redis-scenarios.ts'
+import { REPLICA_SCENARIOS } from './replica-scenarios.ts'
+import { CONVERSATIONS, register, seedConversations } from './seed.ts'
 
 /** `reference`: another baseline, shown in the table only. */
 export type Role = 'runtime' | 'variant' | 'elysia' | 'fastify' | 'reference'
@@ -10,6 +12,10 @@ export type Role = 'runtime' | 'variant' | 'elysia' | 'fastify' | 'reference'
 export interface Context {
   db?: BenchDatabase
   userId?: string
+  /** The seeded user's bearer header, for stacks that load the same user's data. */
+  headers?: Record<string, string>
+  /** A streaming replica of `db` (the replica scenario). */
+  replicaUrl?: string
 }
 
 export interface StackSpec {
@@ -46,27 +52,14 @@ export interface Scenario {
   stacks: StackSpec[]
   /** Left out of a plain `npm run bench` (it runs when named), to keep the default run short. */
   namedOnly?: boolean
+  /** What the `role: 'elysia'` stack is, for the report's ratio column. @default 'bare Elysia' */
+  baseline?: string
 }
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
 const bun = process.execPath
 const node = process.env.BENCH_NODE ?? 'node'
 const MAIN = here('../core/main.ts')
-const PASSWORD = 'bench password, long enough'
-
-/** Register a user through the API and return its bearer header; the user id goes into the context. */
-async function register(base: string, ctx: Context): Promise<{ headers: Record<string, string>; token: string }> {
-  const res = await fetch(`${base}/v1/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `bench-${crypto.randomUUID().slice(0, 8)}@example.com`, password: PASSWORD }),
-  })
-  const body = (await res.json()) as { token?: string; user?: { id: string } }
-  if (res.status !== 201 || !body.token) throw new Error(`register at ${base} answered ${res.status}: ${JSON.stringify(body)}`)
-  ctx.userId = body.user!.id
-  return { headers: { authorization: `Bearer ${body.token}` }, token: body.token }
-}
-
 const runtime = (
   id: string,
   label: string,
@@ -103,8 +96,6 @@ const fastify: StackSpec = {
   readyPath: '/health/live',
   prepare: async () => ({ authorization: 'Bearer bench' }),
 }
-
-const CONVERSATIONS = 20
 
 export const SCENARIOS: Scenario[] = [
   {
@@ -152,18 +143,7 @@ export const SCENARIOS: Scenario[] = [
       runtime('runtime', 'runtime (default config, PostgreSQL)', 'default', 'runtime', undefined, {
         env: (ctx) => ({ SCALE_CONFIG: here('./configs/default.ts'), DATABASE_URL: ctx.db!.url }),
         // The seed goes through the API, as a client would create them.
-        prepare: async (base, ctx) => {
-          const { headers } = await register(base, ctx)
-          for (let i = 0; i < CONVERSATIONS; i++) {
-            const res = await fetch(`${base}/v1/conversations`, {
-              method: 'POST',
-              headers: { ...headers, 'content-type': 'application/json' },
-              body: JSON.stringify({ title: `conversation ${i + 1}` }),
-            })
-            if (res.status !== 201) throw new Error(`creating a conversation answered ${res.status}: ${await res.text()}`)
-          }
-          return headers
-        },
+        prepare: async (base, ctx) => seedConversations(base, ctx),
       }),
       {
         id: 'elysia',
@@ -178,6 +158,7 @@ export const SCENARIOS: Scenario[] = [
     ],
   },
   ...REDIS_SCENARIOS,
+  ...REPLICA_SCENARIOS,
 ]
 
 export function scenarioNamed(name: string): Scenario {

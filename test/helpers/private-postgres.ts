@@ -9,7 +9,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import postgres from 'postgres'
 import { freePort } from './net.ts'
 
@@ -130,7 +130,8 @@ function server(dataDir: string, port: number): PrivatePostgres {
         await self.kill()
       } finally {
         removed = true
-        rmSync(dataDir, { recursive: true, force: true })
+        // The data folder's temp parent too (ownedTempDir), so nothing is left behind.
+        rmSync(dirname(dataDir), { recursive: true, force: true })
       }
     },
   }

@@ -1,6 +1,4 @@
 /** A private primary with one streaming replica and a migrated database on both, for the replica-router tests. */
-import { rmSync } from 'node:fs'
-import { dirname } from 'node:path'
 import postgres from 'postgres'
 import { migrateDatabase } from '../../core/db/migrate.ts'
 import { openDatabase, type Database } from '../../core/db/open.ts'
@@ -39,8 +37,6 @@ export async function startCluster(replicaSettings: Record<string, string> = {})
       async remove() {
         await r.remove()
         await primary.remove()
-        // remove() deletes each data folder; its temp parent stays behind otherwise.
-        for (const p of [r, primary]) rmSync(dirname(p.dataDir), { recursive: true, force: true })
       },
     }
   } catch (e) {
