@@ -27,13 +27,17 @@ export default function replicaRouter(options: ReplicaRouterOptions = {}): Scale
     async setup(ctx) {
       const o = resolveOptions(options, ctx.config)
       if (!ctx.postgres) throw new ScaleError('PLUGIN_MISSING_REQUIREMENT', 'replicaRouter needs DATABASE_URL (PostgreSQL) for the primary')
-      const session = ctx.slots.session
-      if (!session && ctx.config.instances > 1) {
+      const marks = options.marks ?? (ctx.slots.session ? 'session' : 'process')
+      if (marks === 'session' && !ctx.slots.session) {
+        throw new ScaleError('PLUGIN_MISSING_REQUIREMENT', "replicaRouter marks: 'session' needs a session plugin listed before it (sessionRedis())")
+      }
+      if (!options.marks && marks === 'process' && ctx.config.instances > 1) {
         throw new ScaleError(
           'PLUGIN_MISSING_REQUIREMENT',
-          'replicaRouter with several instances needs a shared session store listed before it (sessionRedis()), so a write on one instance is seen by reads on the others',
+          "replicaRouter with several instances needs a shared session store listed before it (sessionRedis()), so a write on one instance is seen by reads on the others; or marks: 'process' when the load balancer pins each user to one instance",
         )
       }
+      const session = marks === 'session' ? ctx.slots.session : undefined
       const log = ctx.logger.child({ plugin: 'replica-router' })
       const names = new Set<string>()
       const replicas = o.urls.map((url) => {
@@ -52,7 +56,7 @@ export default function replicaRouter(options: ReplicaRouterOptions = {}): Scale
         onError: (err, what) => log.warn({ err }, `replica-router: ${what} failed`),
       })
       registerReplicaMetrics(ctx.metrics, router)
-      log.info({ replicas: router.readTargets().map((t) => `${t.name} ${t.state}`), shared: Boolean(session) }, 'replica-router ready')
+      log.info({ replicas: router.readTargets().map((t) => `${t.name} ${t.state}`), marks }, 'replica-router ready')
       return { slots: { dbRouter: router } }
     },
     health() {

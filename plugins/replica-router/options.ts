@@ -22,6 +22,14 @@ export interface ReplicaRouterOptions {
   pollTimeout?: Duration
   /** Connection timeout of the replica pools. @default '2 s' */
   connectTimeout?: Duration
+  /**
+   * Where users' write positions are kept. `'session'`: in the session slot filled by a plugin
+   * listed before this one (sessionRedis()), read once per routed read, so they hold across
+   * instances. `'process'`: in this process only, no round trip; right for one instance, or
+   * when the load balancer sends each user to one instance.
+   * @default 'session' when a session plugin is listed before this one, else 'process'
+   */
+  marks?: 'session' | 'process'
 }
 
 export interface ResolvedReplicaOptions {
@@ -72,6 +80,7 @@ export function resolveOptions(o: ReplicaRouterOptions, config: ResolvedConfig, 
   if (ttlMs <= ttlFloor) throw invalid('ttl', o.ttl, `more than maxLag + 2 × lagPoll (${ttlFloor} ms)`)
   const maxLagBytes = o.maxLagBytes ?? 16 * 1024 * 1024
   if (!Number.isInteger(maxLagBytes) || maxLagBytes < 0) throw invalid('maxLagBytes', o.maxLagBytes, 'a whole number of bytes')
+  if (o.marks !== undefined && o.marks !== 'session' && o.marks !== 'process') throw invalid('marks', o.marks, "'session' or 'process'")
   const poolMax = o.poolMax ?? config.database.pool.max
   if (!Number.isInteger(poolMax) || poolMax < 1) throw invalid('poolMax', o.poolMax, 'a whole number from 1')
   return {
