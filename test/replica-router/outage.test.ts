@@ -74,6 +74,12 @@ describeWith('replica router: the replica stops and starts under read load', pos
       const ready = await api.get('/health/ready')
       expect(ready.status).toBe(200)
       expect(ready.body.checks['replica-router']).toStartWith('degraded')
+      const metrics = await (await rt.app.handle(new Request('http://localhost/metrics'))).text()
+      expect(metrics).toMatch(/replica_router_replica_state\{replica="[^"]+",state="down"\} 1/)
+      expect(metrics).toMatch(/replica_router_replica_reads_total\{replica="[^"]+"\} [1-9]/)
+      expect(metrics).toMatch(/replica_router_primary_reads_total\{reason="no_replicas"\} [1-9]/)
+      expect(metrics).toContain('replica_router_replica_lag_seconds{')
+      expect(metrics).toContain('replica_router_replica_lag_bytes{')
 
       await cluster.replica.start()
       const back = await within(20 * LAG_POLL_MS, () => replica().state === 'up')

@@ -100,6 +100,38 @@ describeWith('replica router on a primary and a streaming replica', postgresServ
     expect(await router.read('anyone')).toBe(router.replicas[0]!.db)
   }, 30_000)
 
+  test('maxWait: a read waits for a replica to replay the reader\'s write, and goes to the primary when none does in time', async () => {
+    const insertUser = async (router: ReplicaRouter) => {
+      const id = crypto.randomUUID()
+      const now = new Date()
+      await router.write().insert(users).values({ id, email: `${id}@example.com`, passwordHash: 'x', createdAt: now, updatedAt: now })
+      await router.wrote(id)
+      return id
+    }
+    const patient = (await open({ maxLagMs: 10_000, ttlMs: 30_000, maxWaitMs: 5000 })).router
+    const hasty = (await open({ maxLagMs: 10_000, ttlMs: 30_000, maxWaitMs: 200 })).router
+    await cluster.replica.sql('select pg_wal_replay_pause()')
+    try {
+      const id = await insertUser(patient)
+      let started = Date.now()
+      const hastyRead = await hasty.read(await insertUser(hasty))
+      expect(hastyRead).toBe(hasty.write())
+      expect(Date.now() - started).toBeGreaterThanOrEqual(190)
+      expect(hasty.primaryReads().not_caught_up).toBe(1)
+
+      started = Date.now()
+      const pending = patient.read(id)
+      await Bun.sleep(300)
+      await cluster.replica.sql('select pg_wal_replay_resume()')
+      expect(await pending).toBe(patient.replicas[0]!.db)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300)
+      const [row] = await (await pending).select().from(users).where(eq(users.id, id))
+      expect(row?.id).toBe(id)
+    } finally {
+      await cluster.replica.sql('select pg_wal_replay_resume()')
+    }
+  }, 30_000)
+
   test('a read whose replica fails is retried on the primary and the replica leaves at once; a bad query is not a replica failure', async () => {
     const { router } = await open()
     const replica = router.replicas[0]!
