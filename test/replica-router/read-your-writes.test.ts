@@ -4,13 +4,14 @@
  * one user never miss the new conversation, while another user's lists are served by the
  * replica (counted on the replica itself, in pg_stat_user_tables).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Runtime } from '../../core/app.ts'
-import replicaRouter, { type ReplicaRouter } from '../../plugins/replica-router/index.ts'
+import replicaRouter, { createReplicaRouter, type ReplicaRouter } from '../../plugins/replica-router/index.ts'
+import { dbRouterSuite } from '../conformance/db-router.ts'
 import { postgresServerMissing } from '../helpers/private-postgres.ts'
 import { client, HOOK_TIMEOUT, startRuntime } from '../helpers/runtime.ts'
 import { describeWith } from '../helpers/services.ts'
-import { type Cluster, conversationScans, NO_LIMITS, startCluster, within } from './cluster.ts'
+import { type Cluster, conversationScans, NO_LIMITS, openPrimary, startCluster, within } from './cluster.ts'
 
 const ROUNDS = 1000
 
@@ -32,6 +33,33 @@ describeWith('read-your-writes through the API, replica 2 s behind', postgresSer
     await rt?.stop()
     await cluster?.remove()
   }, HOOK_TIMEOUT)
+
+  // The port's own suite, where a miss would show: the replica is 2 s behind every write.
+  describe('conformance', () => {
+    dbRouterSuite('replica router, replica 2 s behind', async () => {
+      const db = await openPrimary(cluster.primaryUrl)
+      const router = await createReplicaRouter({
+        primaryDb: db.db,
+        primarySql: db.postgres!,
+        replicas: [{ url: cluster.replicaUrl, name: 'replica' }],
+        poolMax: 2,
+        lagPollMs: 100,
+        maxLagMs: 10_000,
+        maxLagBytes: 16 * 1024 * 1024,
+        maxWaitMs: 0,
+        ttlMs: 30_000,
+        pollTimeoutMs: 1000,
+        connectTimeoutMs: 1000,
+      })
+      return {
+        router,
+        close: async () => {
+          await router.stop()
+          await db.close()
+        },
+      }
+    })
+  })
 
   test(`${ROUNDS} rounds of write-then-read by one user: 0 misses; another user's reads go to the replica`, async () => {
     const router = rt.slots.dbRouter as ReplicaRouter
