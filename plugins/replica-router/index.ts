@@ -39,6 +39,7 @@ export default function replicaRouter(options: ReplicaRouterOptions = {}): Scale
       }
       const session = marks === 'session' ? ctx.slots.session : undefined
       const log = ctx.logger.child({ plugin: 'replica-router' })
+      const lastLogged = new Map<string, number>()
       const names = new Set<string>()
       const replicas = o.urls.map((url) => {
         let name = redact(url)
@@ -53,7 +54,13 @@ export default function replicaRouter(options: ReplicaRouterOptions = {}): Scale
         replicas,
         session,
         onEvent: (e) => log[e.to === 'up' ? 'info' : 'warn'](e, `replica ${e.replica} ${e.to === 'up' ? 'in rotation' : `out of rotation (${e.to})`}`),
-        onError: (err, what) => log.warn({ err }, `replica-router: ${what} failed`),
+        onError: (err, what) => {
+          // Once per 10 s per kind: a Redis or primary outage would otherwise log every read or poll.
+          const now = Date.now()
+          if ((lastLogged.get(what) ?? 0) > now - 10_000) return
+          lastLogged.set(what, now)
+          log.warn({ err }, `replica-router: ${what} failed`)
+        },
       })
       registerReplicaMetrics(ctx.metrics, router)
       log.info({ replicas: router.readTargets().map((t) => `${t.name} ${t.state}`), marks }, 'replica-router ready')
