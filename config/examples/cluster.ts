@@ -12,6 +12,21 @@ import rateLimitRedis from '../../plugins/ratelimit-redis/index.ts'
 import replicaRouter from '../../plugins/replica-router/index.ts'
 import sessionRedis from '../../plugins/session-redis/index.ts'
 
+/**
+ * llm-queue's options, named so that the deployment files can be checked against them (a
+ * worker's termination grace period must cover drainTimeout). A killed worker's jobs run
+ * again elsewhere once their lock expires and a stalled check sees it: a 5 s lock renewed
+ * every 2.5 s and a 2 s check bring that from about a minute down to under 10 s, for one
+ * Redis call per running job every 2.5 s.
+ */
+export const llmQueueOptions = {
+  worker: 'none',
+  concurrency: 32,
+  drainTimeout: '30 s',
+  lockDuration: '5 s',
+  stalledInterval: '2 s',
+} as const
+
 export default defineScale({
   instances: 2,
   // Until the cache plugin exists, the cache stays per instance, knowingly (pass-through with
@@ -20,7 +35,9 @@ export default defineScale({
 
   // One load balancer in front: the client's address is the right-most X-Forwarded-For entry.
   // Set 0 if clients can reach the instances directly (they could then pick their address).
-  server: { port: 3000, trustedProxyHops: 1 },
+  // shutdownTimeout: how long a draining instance lets in-flight requests finish; the
+  // Kubernetes grace period and compose's stop_grace_period are checked against it.
+  server: { port: 3000, trustedProxyHops: 1, shutdownTimeout: '10 s' },
 
   // DATABASE_URL (PostgreSQL) is required with several instances: the embedded one is per process.
   database: { migrate: true, pool: { max: 10 } },
@@ -43,7 +60,7 @@ export default defineScale({
     // Api instances only enqueue replies and relay their events; `npm run worker` processes
     // (as many as the LLM traffic needs) call the provider, `concurrency` jobs each.
     // plugins/llm-queue/README.md has the failure policy and the other options.
-    llmQueue({ worker: 'none', concurrency: 32, drainTimeout: '30 s' }),
+    llmQueue(llmQueueOptions),
     // With DATABASE_REPLICA_URLS (comma-separated), reads go to those streaming replicas and
     // each user still reads their own writes (their WAL position is kept in the session, so
     // this comes after sessionRedis()). Without it, every query stays on DATABASE_URL.
