@@ -15,6 +15,7 @@ import { createInProcessDispatch } from './defaults/in-process-dispatch.ts'
 import { createPrimaryRouter } from './defaults/primary-router.ts'
 import { createStaticPool } from './defaults/static-pool.ts'
 import type { AppDeps, HealthReport } from './http/deps.ts'
+import { createDrain } from './http/drain.ts'
 import { errorHandler } from './http/errors.ts'
 import { createGuard } from './http/guard.ts'
 import { observe } from './http/observe.ts'
@@ -124,7 +125,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
   const secret = await jwtSecret(config, logger)
   const tokens = createTokenService(config.auth, secret)
   const guard = createGuard({ config, tokens, limiter: slots.rateLimit, onLimited: (group) => metrics.rateLimited.inc({ group }) })
-  const state = { draining: false }
+  const drain = createDrain()
 
   async function health(): Promise<HealthReport> {
     const checks: Record<string, string> = {}
@@ -146,7 +147,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
       )
     }
     const down = Object.values(checks).some((c) => !c.startsWith('ok') && !c.startsWith('degraded'))
-    return { status: state.draining ? 'draining' : down ? 'not_ready' : 'ready', checks }
+    return { status: drain.draining ? 'draining' : down ? 'not_ready' : 'ready', checks }
   }
 
   const conversations = createConversationService(slots.dbRouter)
@@ -179,6 +180,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     guard,
     provider,
     health,
+    drain,
   }
 
   // Plugin apps go before the core routes: Elysia applies a hook only to routes registered
@@ -202,6 +204,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
         bodyLimit: config.server.bodyLimit,
         logRequests: config.logging.requests,
         metricsEnabled: config.metrics.enabled,
+        drain,
       }),
     )
     .use(
@@ -240,7 +243,10 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     },
     stop() {
       stopping ??= (async () => {
-        state.draining = true
+        drain.begin()
+        // Keep answering (each answer closing its connection) while the load balancer notices,
+        // then stop listening: from then on new connections are refused and go elsewhere.
+        if (listening && config.server.drainDelayMs > 0) await sleep(config.server.drainDelayMs)
         if (listening) {
           const graceful = listening.stop(true)
           const timedOut = await Promise.race([graceful.then(() => false), sleep(config.server.shutdownTimeoutMs).then(() => true)])

@@ -35,9 +35,12 @@ export default defineScale({
 
   // One load balancer in front: the client's address is the right-most X-Forwarded-For entry.
   // Set 0 if clients can reach the instances directly (they could then pick their address).
-  // shutdownTimeout: how long a draining instance lets in-flight requests finish; the
-  // Kubernetes grace period and compose's stop_grace_period are checked against it.
-  server: { port: 3000, trustedProxyHops: 1, shutdownTimeout: '10 s' },
+  // On SIGTERM an instance keeps answering for drainDelay (each answer closing its connection,
+  // so the load balancer's next request opens a new one), then stops listening and lets
+  // in-flight requests finish within shutdownTimeout; sockets are closed with 1012 to resume
+  // elsewhere. The Kubernetes grace period and compose's stop_grace_period are checked
+  // against the two.
+  server: { port: 3000, trustedProxyHops: 1, drainDelay: '3 s', shutdownTimeout: '10 s' },
 
   // DATABASE_URL (PostgreSQL) is required with several instances: the embedded one is per process.
   database: { migrate: true, pool: { max: 10 } },

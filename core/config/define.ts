@@ -35,6 +35,7 @@ export interface ResolvedConfig {
     bodyLimit: number
     trustedProxyHops: number
     shutdownTimeoutMs: number
+    drainDelayMs: number
     allowedOrigins: string[]
   }
   database: {

@@ -96,6 +96,7 @@ export function resolveConfig(input: ScaleConfig, env: Env = {}): ResolvedConfig
       bodyLimit: c.server?.bodyLimit ?? 1024 * 1024,
       trustedProxyHops: c.server?.trustedProxyHops ?? 0,
       shutdownTimeoutMs: d(c.server?.shutdownTimeout, 10_000),
+      drainDelayMs: d(c.server?.drainDelay, 0),
       allowedOrigins: c.server?.allowedOrigins ?? ['*'],
     },
     database: {

@@ -44,6 +44,7 @@ export const ConfigSchema = T.Object(
           bodyLimit: T.Optional(positiveInt('the largest request body in bytes')),
           trustedProxyHops: T.Optional(T.Integer({ minimum: 0, maximum: 10, description: 'an integer from 0 to 10' })),
           shutdownTimeout: T.Optional(duration('how long shutdown waits for in-flight requests')),
+          drainDelay: T.Optional(duration('how long a draining instance keeps answering before it stops listening')),
           allowedOrigins: T.Optional(
             T.Array(T.String(), { description: "a list of origins, such as ['https://app.example.com'], or ['*']" }),
           ),

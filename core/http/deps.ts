@@ -9,6 +9,7 @@ import type { TokenService } from '../services/tokens.ts'
 import type { UserService } from '../services/users.ts'
 import type { Logger } from 'pino'
 import type { LlmProvider } from '../llm/provider.ts'
+import type { Drain } from './drain.ts'
 import type { Guard } from './guard.ts'
 
 export interface HealthReport {
@@ -30,4 +31,6 @@ export interface AppDeps {
   /** The configured LLM provider (replies run through `slots.llmDispatch`; the gateway calls it directly). */
   provider: LlmProvider
   health(): Promise<HealthReport>
+  /** Set once shutdown begins. */
+  drain: Drain
 }

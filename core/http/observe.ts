@@ -7,6 +7,7 @@
 import { Elysia } from 'elysia'
 import type { Logger } from 'pino'
 import type { HttpMetrics } from '../observability/metrics.ts'
+import type { Drain } from './drain.ts'
 import { errorResponse } from './errors.ts'
 
 const ID = /^[\w.:-]{1,128}$/
@@ -16,8 +17,15 @@ interface Started {
   at: number
 }
 
-export function observe(opts: { logger: Logger; metrics: HttpMetrics; bodyLimit: number; logRequests: boolean; metricsEnabled: boolean }) {
-  const { logger, metrics, bodyLimit, logRequests, metricsEnabled } = opts
+export function observe(opts: {
+  logger: Logger
+  metrics: HttpMetrics
+  bodyLimit: number
+  logRequests: boolean
+  metricsEnabled: boolean
+  drain: Drain
+}) {
+  const { logger, metrics, bodyLimit, logRequests, metricsEnabled, drain } = opts
   const started = new WeakMap<Request, Started>()
   return new Elysia({ name: 'scale-observe' })
     .onRequest(({ request, set }) => {
@@ -25,6 +33,9 @@ export function observe(opts: { logger: Logger; metrics: HttpMetrics; bodyLimit:
       const id = given && ID.test(given) ? given : crypto.randomUUID()
       started.set(request, { id, at: performance.now() })
       set.headers['x-request-id'] = id
+      // While draining, a load balancer's keep-alive connection is closed after its answer, so
+      // its next request opens a new connection, which goes elsewhere once this one stops listening.
+      if (drain.draining) set.headers.connection = 'close'
       const length = request.headers.get('content-length')
       if (length !== null && Number(length) > bodyLimit) {
         return errorResponse(413, 'PAYLOAD_TOO_LARGE', `the request body is ${length} bytes; the limit is ${bodyLimit}`, {

@@ -1,11 +1,13 @@
 /** Prometheus metrics (prom-client): requests by route and status, latency, slot gauges. */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 export interface HttpMetrics {
   registry: Registry
   requests: Counter<'method' | 'route' | 'status'>
   latency: Histogram<'method' | 'route'>
   rateLimited: Counter<'group'>
+  /** Open WebSocket connections on this instance. */
+  sockets: Gauge
 }
 
 export function createMetrics(): HttpMetrics {
@@ -30,6 +32,11 @@ export function createMetrics(): HttpMetrics {
       name: 'rate_limited_total',
       help: 'Requests and frames refused by the rate limiter, by route group',
       labelNames: ['group'],
+      registers: [registry],
+    }),
+    sockets: new Gauge({
+      name: 'websocket_connections',
+      help: 'Open WebSocket connections on this instance',
       registers: [registry],
     }),
   }

@@ -10,6 +10,7 @@ import { createSocketSink, type SocketSink } from '../chat/socket-sink.ts'
 import { ScaleError, isScaleError } from '../errors.ts'
 import { bearer, tierRules } from '../http/guard.ts'
 import type { AppDeps } from '../http/deps.ts'
+import { CLOSE_RESTART } from '../http/drain.ts'
 import type { JobEvent } from '../ports/llm-dispatch.ts'
 import type { Principal } from '../services/tokens.ts'
 
@@ -29,12 +30,17 @@ function tokenOf(query: string | undefined, headers: Record<string, string | und
   return { token, protocol: token ? (protocols.includes('bearer') ? 'bearer' : token) : undefined }
 }
 
-export function wsRoutes({ config, tokens, chat, slots, metrics, logger }: AppDeps) {
+export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }: AppDeps) {
   const chatRule = tierRules(config)
   /** The user verified before the upgrade, handed to `open` through the upgrade request. */
   const verified = new WeakMap<Request, Principal>()
   const allowed = config.server.allowedOrigins
   const conns = new Map<string, Conn>()
+  const sockets = new Map<string, { close(code: number, reason: string): void }>()
+  // Clients reconnect (through the load balancer, to another instance) and resume after their last seq.
+  drain.onDrain(() => {
+    for (const s of sockets.values()) s.close(CLOSE_RESTART, 'server restarting: reconnect and resume')
+  })
 
   const stream = (c: Conn, jobId: string, open: (after: number, signal: AbortSignal) => AsyncIterable<JobEvent>, afterSeq: number) =>
     void c.sink.pump(
@@ -92,7 +98,10 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger }: AppDe
         { send: (d) => ws.send(d), close: (code, reason) => ws.close(code, reason), getBufferedAmount: () => ws.raw.getBufferedAmount() },
         config.websocket,
       )
+      if (drain.draining) return ws.close(CLOSE_RESTART, 'server restarting: reconnect and resume')
       conns.set(ws.id, { user, sink })
+      sockets.set(ws.id, ws)
+      metrics.sockets.inc()
     },
     async message(ws, raw) {
       const c = conns.get(ws.id)
@@ -113,8 +122,12 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger }: AppDe
       conns.get(ws.id)?.sink.drained()
     },
     close(ws) {
-      conns.get(ws.id)?.sink.closed()
+      const c = conns.get(ws.id)
+      if (!c) return
+      c.sink.closed()
       conns.delete(ws.id)
+      sockets.delete(ws.id)
+      metrics.sockets.dec()
     },
   })
 }

@@ -82,7 +82,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       ...opts.env,
     }
     // Migrate once, before any instance starts, so instances never race to migrate.
-    const migrate = spawnSync(process.execPath, ['core/cli.ts', 'migrate'], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' })
+    const migrate = spawnSync(process.execPath, ['core/cli.ts', 'migrate'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    })
     if (migrate.status !== 0) throw new Error(`migrate failed: ${migrate.stderr || migrate.stdout}`)
 
     const make = async (role: 'api' | 'worker', i: number) =>

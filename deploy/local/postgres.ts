@@ -176,7 +176,9 @@ export async function startReplica(primary: PrivatePostgres, opts: PrivatePostgr
   // The copy has the primary's settings (a standby needs max_connections and the like at
   // least as high) and the primary_conninfo -R added; ours go after them, so they win.
   const auto = join(dataDir, 'postgresql.auto.conf')
-  const copied = readFileSync(auto, 'utf8').split('\n').filter((l) => l.trim() && !/^port\s*=/.test(l))
+  const copied = readFileSync(auto, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !/^port\s*=/.test(l))
   writeFileSync(auto, [...copied, confLines(port, opts.settings ?? {})].join('\n') + '\n')
   return startOrRemove(server(dataDir, port))
 }

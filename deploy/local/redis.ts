@@ -13,8 +13,7 @@ export function redisServerMissing(): string | undefined {
   return spawnSync('redis-server', ['--version']).status === 0 ? undefined : 'redis-server is not installed'
 }
 
-const ping = (port: number) =>
-  spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG'
+const ping = (port: number) => spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG'
 
 export async function startLocalRedis(): Promise<LocalRedis> {
   const port = await freePort()

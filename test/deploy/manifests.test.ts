@@ -64,9 +64,10 @@ function modernSchema(node: unknown): unknown {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(node)) {
     if ((k === 'id' && typeof v === 'string') || k === '$schema') continue
-    out[k] = k === 'properties' || k === 'definitions' || k === 'patternProperties'
-      ? Object.fromEntries(Object.entries(v as object).map(([name, sub]) => [name, modernSchema(sub)]))
-      : modernSchema(v)
+    out[k] =
+      k === 'properties' || k === 'definitions' || k === 'patternProperties'
+        ? Object.fromEntries(Object.entries(v as object).map(([name, sub]) => [name, modernSchema(sub)]))
+        : modernSchema(v)
   }
   return out
 }
@@ -82,7 +83,7 @@ const resolved = resolveConfig(cluster, {
   REDIS_URL: 'redis://r:6379',
   JWT_SECRET: 'x'.repeat(64),
 })
-const apiDrainS = resolved.server.shutdownTimeoutMs / 1000
+const apiDrainS = (resolved.server.drainDelayMs + resolved.server.shutdownTimeoutMs) / 1000
 const workerDrainS = resolveQueueOptions(llmQueueOptions, resolved).drainTimeoutMs / 1000
 const known = envNamesRead()
 

@@ -31,7 +31,8 @@ export async function spawnUntil(entry: string, env: Record<string, string>, rea
   }
   void drain(proc.stdout as ReadableStream<Uint8Array>)
   void drain(proc.stderr as ReadableStream<Uint8Array>)
-  const deadline = Date.now() + 30_000
+  // Generous: a start pays for PGlite or the plugin wiring, on a machine that may be busy.
+  const deadline = Date.now() + 60_000
   while (Date.now() < deadline) {
     const m = ready.exec(text)
     if (m) return { base: `http://127.0.0.1:${m[1]}`, proc, output: () => text }
