@@ -3,7 +3,6 @@
  * (plugins first, defaults for the rest), mounts routes. `listen()` serves it; `stop()`
  * drains and closes everything in reverse order of start.
  */
-import { openapi } from '@elysiajs/openapi'
 import { Elysia, type AnyElysia } from 'elysia'
 import type { ResolvedConfig } from './config/define.ts'
 import { migrateDatabase } from './db/migrate.ts'
@@ -25,12 +24,16 @@ import { createChatService, lockTtl } from './chat/service.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
 import { createMetrics } from './observability/metrics.ts'
 import { registerSlotMetrics } from './observability/slot-metrics.ts'
+import { createTraffic } from './observability/traffic.ts'
+import { apiDocs } from './openapi/index.ts'
 import { checkManifests } from './plugins/check.ts'
 import { resolvePlugins } from './plugins/resolve.ts'
 import { stopPlugins, wirePlugins } from './plugins/wire.ts'
 import type { JobRunner, Slots } from './ports/index.ts'
 import { openRedis, type RedisConnections } from './redis/connect.ts'
+import { adminRoutes } from './routes/admin.ts'
 import { authRoutes } from './routes/auth.ts'
+import { consoleRoutes } from './routes/console.ts'
 import { chatRoutes } from './routes/chat.ts'
 import { wsRoutes } from './routes/ws.ts'
 import { conversationRoutes } from './routes/conversations.ts'
@@ -185,6 +188,8 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
 
   // Plugin apps go before the core routes: Elysia applies a hook only to routes registered
   // after it, and a plugin's global hooks (audit, tracing) must see every route.
+  // The console's traffic charts sample the request metrics; only kept when the console is on.
+  const traffic = config.console.enabled ? createTraffic(metrics) : undefined
   const pluginApps = wired.apps.map((a) => (typeof a === 'function' ? a({ guard, slots }) : a))
   const ws = config.websocket
   const app: AnyElysia = new Elysia({
@@ -207,13 +212,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
         drain,
       }),
     )
-    .use(
-      openapi({
-        path: '/v1/docs',
-        specPath: '/v1/openapi.json',
-        documentation: { info: { title: 'scale-runtime API', version: CORE_VERSION } },
-      }),
-    )
+    .use(apiDocs({ title: 'scale-runtime API', version: CORE_VERSION }))
     .use(pluginApps)
     .use(authRoutes(deps))
     .use(conversationRoutes(deps))
@@ -222,6 +221,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     .use(chatRoutes(deps))
     // Elysia's .ws() runs on its Bun adapter only.
     .use(runtime.name === 'bun' ? wsRoutes(deps) : [])
+    .use(traffic ? [adminRoutes(deps, { plugins: wired.started, traffic, redis: !!redis }), consoleRoutes(runtime)] : [])
 
   let listening: Listening | undefined
   let stopping: Promise<void> | undefined
@@ -247,6 +247,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
         // Keep answering (each answer closing its connection) while the load balancer notices,
         // then stop listening: from then on new connections are refused and go elsewhere.
         if (listening && config.server.drainDelayMs > 0) await sleep(config.server.drainDelayMs)
+        traffic?.stop()
         if (listening) {
           const graceful = listening.stop(true)
           const timedOut = await Promise.race([graceful.then(() => false), sleep(config.server.shutdownTimeoutMs).then(() => true)])

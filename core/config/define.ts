@@ -65,6 +65,8 @@ export interface ResolvedConfig {
   anonymous: { requestsPerMinute: number }
   logging: { level: string; requests: boolean }
   metrics: { enabled: boolean }
+  /** `/console` and `/v1/admin/status`; off by default when `instances` is above 1. */
+  console: { enabled: boolean }
   plugins: PluginEntry[]
 }
 

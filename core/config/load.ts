@@ -141,6 +141,7 @@ export function resolveConfig(input: ScaleConfig, env: Env = {}): ResolvedConfig
     anonymous: { requestsPerMinute: c.anonymous?.requestsPerMinute ?? 60 },
     logging: { level: c.logging?.level ?? 'info', requests: c.logging?.requests ?? true },
     metrics: { enabled: c.metrics?.enabled ?? true },
+    console: { enabled: c.console?.enabled ?? (c.instances ?? 1) <= 1 },
     plugins: c.plugins ?? [],
   }
 }

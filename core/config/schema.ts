@@ -147,6 +147,7 @@ export const ConfigSchema = T.Object(
       ),
     ),
     metrics: T.Optional(T.Object({ enabled: T.Optional(T.Boolean({ description: 'true or false' })) }, { additionalProperties: false })),
+    console: T.Optional(T.Object({ enabled: T.Optional(T.Boolean({ description: 'true or false' })) }, { additionalProperties: false })),
     plugins: T.Optional(T.Array(T.Unknown(), { description: 'a list of plugins, package names or [name, options] pairs' })),
   },
   { additionalProperties: false },

@@ -20,6 +20,10 @@ export const users = pgTable(
     tier: text('tier', { enum: ['free', 'paid'] })
       .notNull()
       .default('free'),
+    /** `admin` may read `/v1/admin/status`; set by an operator (`npm run cli -- set-role`), never by the user. */
+    role: text('role', { enum: ['user', 'admin'] })
+      .notNull()
+      .default('user'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -72,6 +72,8 @@ export function createGuard({ config, tokens, limiter, onLimited }: GuardDeps) {
 
   return new Elysia({ name: 'scale-guard' }).macro({
     auth: (group: RouteGroup) => ({
+      // For the OpenAPI document: who may call the route and which limit it counts against.
+      detail: { security: [{ bearerAuth: [] }], 'x-rate-limit-group': group } as object,
       async resolve({ headers, set }): Promise<{ user: Principal }> {
         const token = bearer(headers.authorization)
         if (!token) throw unauthorized()
@@ -81,6 +83,7 @@ export function createGuard({ config, tokens, limiter, onLimited }: GuardDeps) {
       },
     }),
     anonymous: {
+      detail: { security: [], 'x-rate-limit-group': 'anonymous' } as object,
       async beforeHandle({ request, server, set }) {
         const ip = clientIp(server?.requestIP(request)?.address, request.headers.get('x-forwarded-for'), hops)
         await limit(`ip:${ip}`, anonymousRule, 'anonymous', set)

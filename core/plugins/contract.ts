@@ -25,6 +25,8 @@ export type Service = 'postgres' | 'redis'
 export interface PluginManifest {
   /** Unique name, kebab-case; what `requires.plugins` of others refers to. */
   name: string
+  /** The plugin's own version, shown in the console's status view. */
+  version?: string
   /** Semver range of the core this plugin supports, e.g. `^0.1.0`. */
   core: string
   /** Slots this plugin fills. At most one plugin may fill each slot. */

@@ -1,4 +1,7 @@
-/** Bun: Elysia's own Bun adapter for serving (with WebSocket), Bun.password (argon2id) for hashing. */
+/**
+ * Bun: Elysia's own Bun adapter for serving (with WebSocket), Bun.password (argon2id) for
+ * hashing, Bun.build for the console's browser bundle.
+ */
 import type { RuntimeAdapter } from './index.ts'
 
 export const bunRuntime: RuntimeAdapter = {
@@ -16,4 +19,20 @@ export const bunRuntime: RuntimeAdapter = {
   },
   hashPassword: (password) => Bun.password.hash(password, { algorithm: 'argon2id' }),
   verifyPassword: (password, hash) => Bun.password.verify(password, hash),
+  async bundle(entry) {
+    const out = await Bun.build({ entrypoints: [entry], target: 'browser', minify: true, throw: false })
+    if (!out.success) throw new Error(`bundling ${entry} failed: ${out.logs.map((l) => l.message).join('; ')}`)
+    return Promise.all(
+      out.outputs
+        .filter((o) => o.kind === 'entry-point' || o.path.endsWith('.css'))
+        .map(async (o) => {
+          const css = o.path.endsWith('.css')
+          return {
+            name: css ? 'app.css' : 'app.js',
+            type: css ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8',
+            body: await o.text(),
+          }
+        }),
+    )
+  },
 }

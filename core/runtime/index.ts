@@ -17,8 +17,18 @@ export interface Listening {
   stop(graceful: boolean): Promise<void>
 }
 
+/** One file of a browser bundle, held in memory. */
+export interface BundledFile {
+  /** File name, e.g. `app.js`, `app.css`. */
+  name: string
+  type: string
+  body: string
+}
+
 export interface RuntimeAdapter {
   name: 'bun' | 'deno'
+  /** Bundle a browser entry point (TypeScript, with its CSS imports) into memory; absent where the runtime has no bundler. */
+  bundle?(entry: string): Promise<BundledFile[]>
   listen(app: AnyElysia, opts: ListenOptions): Promise<Listening>
   hashPassword(password: string): Promise<string>
   verifyPassword(password: string, hash: string): Promise<boolean>

@@ -6,6 +6,9 @@ import type { DbRouter } from '../ports/db-router.ts'
 import type { RuntimeAdapter } from '../runtime/index.ts'
 import { users } from '../db/schema.ts'
 
+/** `admin` may read the runtime's status (`/v1/admin/status`, the console's status view). */
+export type Role = 'user' | 'admin'
+
 export interface PublicUser {
   id: string
   email: string
@@ -53,6 +56,24 @@ export function createUserService(router: DbRouter, runtime: RuntimeAdapter) {
       const [row] = await (await router.read(id)).select().from(users).where(eq(users.id, id)).limit(1)
       if (!row) throw notFound('user')
       return toPublic(row)
+    },
+
+    /** The user's role, read from the database each time, so a change applies at once. */
+    async role(id: string): Promise<Role> {
+      const [row] = await router.read(id).select({ role: users.role }).from(users).where(eq(users.id, id)).limit(1)
+      return row?.role ?? 'user'
+    },
+
+    /** Operator only (CLI): users cannot make themselves admins. */
+    async setRole(email: string, role: Role): Promise<PublicUser & { role: Role }> {
+      const rows = await router
+        .write()
+        .update(users)
+        .set({ role, updatedAt: new Date() })
+        .where(eq(users.email, email.trim().toLowerCase()))
+        .returning()
+      if (!rows[0]) throw notFound(`user ${quote(email)}`)
+      return { ...toPublic(rows[0]), role: rows[0].role }
     },
 
     /** Operator only (CLI): users cannot change their own tier. */

@@ -1,0 +1,122 @@
+/**
+ * Turns the document generated from the route schemas into one a client generator can
+ * trust: security on every operation, error answers with the error schema and the
+ * rate-limit headers, summaries, OpenAPI 3.1 null types instead of 3.0's `nullable`,
+ * paths as the router matches them, and `servers`.
+ */
+import { headers, rateLimitHeaders, responses, schemas, securitySchemes, statusOf, type ErrorResponse } from './components.ts'
+import { operationNotes } from './operations.ts'
+
+type Json = Record<string, any>
+
+const METHODS = ['get', 'put', 'post', 'patch', 'delete', 'head', 'options', 'trace'] as const
+
+const TAGS = [
+  { name: 'auth', description: 'Accounts and bearer tokens' },
+  { name: 'conversations', description: 'Conversations and their messages' },
+  { name: 'chat', description: 'Chat turns: reply jobs and their event streams' },
+  { name: 'sync', description: 'Delta sync for offline clients' },
+  { name: 'gateway', description: 'The Anthropic-compatible Messages API' },
+  { name: 'admin', description: "The runtime's status, for admins" },
+  { name: 'operations', description: 'Health probes and metrics' },
+]
+
+export interface FinishOptions {
+  title: string
+  version: string
+  /** Where the API is served; `/` (this server) by default. */
+  serverUrl?: string
+}
+
+/** The gateway answers errors in Anthropic's shape, with its statuses (529 for overloaded). */
+const GATEWAY = { path: '/v1/messages', statuses: ['400', '401', '429', '500', '529'] }
+
+export function finishDocument(raw: Json, opts: FinishOptions): Json {
+  const doc: Json = structuredClone(raw)
+  doc.info = { ...doc.info, title: opts.title, version: opts.version, description: doc.info?.description ?? 'scale-runtime HTTP API (v1)' }
+  doc.servers = [{ url: opts.serverUrl ?? '/', description: 'this runtime' }]
+  doc.security = [{ bearerAuth: [] }]
+  doc.tags = TAGS.filter((t) => JSON.stringify(doc.paths).includes(`"${t.name}"`))
+  doc.paths = normalizePaths(doc.paths ?? {})
+  for (const [path, item] of Object.entries<Json>(doc.paths)) {
+    for (const method of METHODS) if (item[method]) finishOperation(method, path, item[method])
+  }
+  doc.components = {
+    ...doc.components,
+    schemas: { ...doc.components?.schemas, ...schemas },
+    securitySchemes: { ...doc.components?.securitySchemes, ...securitySchemes },
+    headers: { ...doc.components?.headers, ...headers },
+    responses: { ...doc.components?.responses, ...responses },
+  }
+  return dropNullable(doc)
+}
+
+/** `/v1/conversations/` is served as `/v1/conversations`; a WebSocket route is a GET that upgrades. */
+function normalizePaths(paths: Json): Json {
+  const out: Json = {}
+  for (const [path, item] of Object.entries<Json>(paths)) {
+    const clean = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path
+    const merged: Json = { ...out[clean], ...item }
+    if (merged.ws) {
+      merged.get ??= { ...merged.ws, operationId: merged.ws.operationId?.replace(/^ws/, 'get') }
+      delete merged.ws
+    }
+    out[clean] = merged
+  }
+  return out
+}
+
+function finishOperation(method: string, path: string, op: Json): void {
+  const notes = operationNotes[`${method.toUpperCase()} ${path}`] ?? {}
+  op.summary ??= notes.summary
+  op.description ??= notes.description
+  op.responses ??= {}
+  for (const [status, response] of Object.entries(notes.responses ?? {})) op.responses[status] ??= response
+  for (const r of Object.values<Json>(op.responses)) {
+    if (r.description?.startsWith('Response for status')) r.description = 'Success'
+  }
+
+  if (path === GATEWAY.path) {
+    op.security = [{ apiKey: [] }, { bearerAuth: [] }]
+    for (const status of GATEWAY.statuses) op.responses[status] ??= { $ref: '#/components/responses/AnthropicError' }
+    return
+  }
+
+  const group: string | undefined = op['x-rate-limit-group']
+  op.security ??= []
+  if (group) {
+    for (const [status, r] of Object.entries<Json>(op.responses)) {
+      if (status.startsWith('2') && !r.$ref) r.headers = { ...rateLimitHeaders, ...r.headers }
+    }
+  }
+  const params: Json[] = op.parameters ?? []
+  const errors = new Set<ErrorResponse>(notes.errors)
+  if (params.length > 0 || op.requestBody) errors.add('BadRequest')
+  if (params.some((p) => p.in === 'path')) errors.add('NotFound')
+  if (op.requestBody) errors.add('PayloadTooLarge')
+  if (op.security.length > 0) errors.add('Unauthorized')
+  if (group) {
+    errors.add('RateLimited')
+    errors.add('Unavailable')
+  }
+  for (const e of errors) {
+    if (e === 'AnthropicError') continue
+    op.responses[statusOf[e]] ??= { $ref: `#/components/responses/${e}` }
+  }
+}
+
+/**
+ * OpenAPI 3.1 schemas are JSON Schema: a value that may be null lists `null` among its
+ * types. The generator writes 3.0's `nullable: true`, which 3.1 does not have.
+ */
+function dropNullable(node: any): any {
+  if (Array.isArray(node)) return node.map(dropNullable)
+  if (!node || typeof node !== 'object') return node
+  const out: Json = {}
+  for (const [k, v] of Object.entries(node)) if (k !== 'nullable') out[k] = dropNullable(v)
+  if (node.nullable !== true) return out
+  if (typeof out.type === 'string') return { ...out, type: [out.type, 'null'] }
+  if (Array.isArray(out.type)) return { ...out, type: [...new Set([...out.type, 'null'])] }
+  if (Array.isArray(out.anyOf)) return { ...out, anyOf: [...out.anyOf, { type: 'null' }] }
+  return { anyOf: [out, { type: 'null' }] }
+}
