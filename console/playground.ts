@@ -147,11 +147,7 @@ export function playgroundView(root: HTMLElement, needLogin: () => void) {
         { class: 'chat' },
         messages,
         h('div', { class: 'row' }, input, send, cancel),
-        h(
-          'dl',
-          { class: 'meta' },
-          ...Object.entries(meta).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
-        ),
+        h('dl', { class: 'meta' }, ...Object.entries(meta).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
         reply,
         problem,
       ),

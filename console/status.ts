@@ -36,10 +36,7 @@ export function statusView(root: HTMLElement, needLogin: () => void) {
       const err = e as ApiError
       if (err.status === 401) return needLogin()
       if (err.status === 403) {
-        root.replaceChildren(
-          h('h2', {}, 'Status'),
-          h('p', { class: 'error', 'data-testid': 'forbidden' }, `403 Forbidden: ${err.message}`),
-        )
+        root.replaceChildren(h('h2', {}, 'Status'), h('p', { class: 'error', 'data-testid': 'forbidden' }, `403 Forbidden: ${err.message}`))
         return // no point asking again
       }
       root.replaceChildren(h('p', { class: 'error' }, `${err.code ?? 'ERROR'}: ${err.message}`))
@@ -49,7 +46,11 @@ export function statusView(root: HTMLElement, needLogin: () => void) {
 
   function render(s: Status) {
     const series = s.requests.series
-    const instances = s.instances.embedded ? '1, embedded' : s.instances.live === null ? `${s.instances.configured} configured` : `${s.instances.live} live`
+    const instances = s.instances.embedded
+      ? '1, embedded'
+      : s.instances.live === null
+        ? `${s.instances.configured} configured`
+        : `${s.instances.live} live`
     root.replaceChildren(
       h('h2', {}, 'Status'),
       h(

@@ -66,7 +66,10 @@ export const responses = {
   Conflict: error('Conflicts with the current state (CONFLICT)'),
   PayloadTooLarge: error('The body is over the server limit (PAYLOAD_TOO_LARGE)'),
   RateLimited: error('Over the rate limit (RATE_LIMITED); retry after Retry-After seconds', { ...retryAfter, ...rateLimitHeaders }),
-  Unavailable: error('Overloaded or a shared service is unavailable (OVERLOADED, UNAVAILABLE); retry after Retry-After seconds', retryAfter),
+  Unavailable: error(
+    'Overloaded or a shared service is unavailable (OVERLOADED, UNAVAILABLE); retry after Retry-After seconds',
+    retryAfter,
+  ),
   AnthropicError: { description: "An error in Anthropic's shape", content: json('AnthropicError') },
 }
 

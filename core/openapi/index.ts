@@ -20,8 +20,17 @@ export interface ApiDocsOptions {
 
 const VIEWER = '@scalar/api-reference/browser/standalone.js'
 
-/** Scalar's options: no web fonts (they come from a CDN), no "try it" client (it would call out through a proxy). */
-const viewerConfig = { withDefaultFonts: false, hideClientButton: true, hideTestRequestButton: true, telemetry: false }
+/**
+ * Scalar's options, each turning off something that would call out: web fonts (a CDN), the
+ * "try it" client (a proxy), the AI agent (its registry, which it asks on localhost).
+ */
+const viewerConfig = {
+  withDefaultFonts: false,
+  hideClientButton: true,
+  hideTestRequestButton: true,
+  telemetry: false,
+  agent: { disabled: true },
+}
 
 const CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'"
 
@@ -44,7 +53,7 @@ export function apiDocs(opts: ApiDocsOptions) {
     <title>${opts.title}</title>
   </head>
   <body>
-    <script id="api-reference" data-url="${specPath}" data-configuration='${JSON.stringify(viewerConfig)}'></script>
+    <script id="api-reference" type="application/json" data-url="${specPath}" data-configuration='${JSON.stringify(viewerConfig)}'></script>
     <script src="${viewerPath}"></script>
   </body>
 </html>`
@@ -66,7 +75,11 @@ export function apiDocs(opts: ApiDocsOptions) {
       },
       hide,
     )
-    .get(docsPath, () => new Response(page, { headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CSP } }), hide)
+    .get(
+      docsPath,
+      () => new Response(page, { headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': CSP } }),
+      hide,
+    )
     .get(
       viewerPath,
       async () => {

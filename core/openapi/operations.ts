@@ -22,7 +22,10 @@ const sse = (description: string) => text('text/event-stream', description)
 const JobRef = {
   type: 'object',
   required: ['id', 'status'],
-  properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string', enum: ['queued', 'running', 'done', 'failed', 'cancelled'] } },
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    status: { type: 'string', enum: ['queued', 'running', 'done', 'failed', 'cancelled'] },
+  },
 }
 const UserMessage = {
   type: 'object',

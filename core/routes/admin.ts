@@ -78,7 +78,10 @@ export function adminRoutes({ guard, users, slots, config, health }: AppDeps, { 
     '/status',
     async ({ user }) => {
       if ((await users.role(user.userId)) !== 'admin') {
-        throw new ScaleError('FORBIDDEN', 'the runtime status is for admins; an operator grants it with npm run cli -- set-role <email> admin')
+        throw new ScaleError(
+          'FORBIDDEN',
+          'the runtime status is for admins; an operator grants it with npm run cli -- set-role <email> admin',
+        )
       }
       const [report, slotList, totals] = await Promise.all([health(), Promise.all(SLOT_NAMES.map(slotStatus)), traffic.totals()])
       const live = slotList.map((s) => (s.stats as { instances?: unknown } | null)?.instances).find((n) => typeof n === 'number')

@@ -34,7 +34,12 @@ export function consoleRoutes(runtime: RuntimeAdapter) {
     const file = (await load()).get(name)
     if (!file) throw new ScaleError('NOT_FOUND', `no console file ${name}`)
     return new Response(file.body, {
-      headers: { 'content-type': file.type, 'content-security-policy': CSP, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' },
+      headers: {
+        'content-type': file.type,
+        'content-security-policy': CSP,
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+      },
     })
   }
 
