@@ -89,6 +89,7 @@ export const statusOf: Record<Exclude<ErrorResponse, 'AnthropicError'>, string> 
 export const securitySchemes = {
   bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The token from register or login' },
   apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same token, as the Anthropic SDK sends it (gateway only)' },
+  tokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: 'The same token in ?token= (WebSocket upgrade only)' },
 }
 
 export const schemas = { Error, AnthropicError }

@@ -48,7 +48,7 @@ export function finishDocument(raw: Json, opts: FinishOptions): Json {
     headers: { ...doc.components?.headers, ...headers },
     responses: { ...doc.components?.responses, ...responses },
   }
-  return dropNullable(doc)
+  return normalizeSchemas(doc)
 }
 
 /** `/v1/conversations/` is served as `/v1/conversations`; a WebSocket route is a GET that upgrades. */
@@ -83,7 +83,7 @@ function finishOperation(method: string, path: string, op: Json): void {
   }
 
   const group: string | undefined = op['x-rate-limit-group']
-  op.security ??= []
+  op.security ??= notes.security ?? []
   if (group) {
     for (const [status, r] of Object.entries<Json>(op.responses)) {
       if (status.startsWith('2') && !r.$ref) r.headers = { ...rateLimitHeaders, ...r.headers }
@@ -106,14 +106,26 @@ function finishOperation(method: string, path: string, op: Json): void {
 }
 
 /**
- * OpenAPI 3.1 schemas are JSON Schema: a value that may be null lists `null` among its
- * types. The generator writes 3.0's `nullable: true`, which 3.1 does not have.
+ * Schemas as JSON Schema 2020-12 says them, which is what OpenAPI 3.1 uses:
+ * - a value that may be null lists `null` among its types (the generator writes 3.0's
+ *   `nullable: true`, which 3.1 does not have);
+ * - a number the server also accepts as a numeric string is generated as
+ *   `anyOf: [{ type: 'string', format: 'integer' }, { type: 'integer' }]`; `integer` is no
+ *   JSON Schema format, and answers always carry the number, so the number alone is kept.
  */
-function dropNullable(node: any): any {
-  if (Array.isArray(node)) return node.map(dropNullable)
+function normalizeSchemas(node: any): any {
+  if (Array.isArray(node)) return node.map(normalizeSchemas)
   if (!node || typeof node !== 'object') return node
-  const out: Json = {}
-  for (const [k, v] of Object.entries(node)) if (k !== 'nullable') out[k] = dropNullable(v)
+  let out: Json = {}
+  for (const [k, v] of Object.entries(node)) if (k !== 'nullable') out[k] = normalizeSchemas(v)
+  if (Array.isArray(out.anyOf)) {
+    const numeric = (s: Json) => s.type === 'string' && (s.format === 'integer' || s.format === 'number' || s.format === 'numeric')
+    const kept = out.anyOf.filter((s: Json) => !numeric(s))
+    if (kept.length === 1 && kept.length < out.anyOf.length) {
+      const { anyOf: _, ...rest } = out
+      out = { ...rest, ...kept[0] }
+    }
+  }
   if (node.nullable !== true) return out
   if (typeof out.type === 'string') return { ...out, type: [out.type, 'null'] }
   if (Array.isArray(out.type)) return { ...out, type: [...new Set([...out.type, 'null'])] }

@@ -13,6 +13,8 @@ export interface OperationNotes {
   responses?: Record<string, object>
   /** Error answers beyond the derived ones. */
   errors?: ErrorResponse[]
+  /** Security when the route does its own authentication (not the guard's `auth`). */
+  security?: Record<string, string[]>[]
 }
 
 const text = (type: string, description: string, schema: object = { type: 'string' }) => ({ description, content: { [type]: { schema } } })
@@ -27,9 +29,10 @@ const JobRef = {
     status: { type: 'string', enum: ['queued', 'running', 'done', 'failed', 'cancelled'] },
   },
 }
+/** The 202's message: the stored user message (without `conversationId`, which the path already gives). */
 const UserMessage = {
   type: 'object',
-  required: ['id', 'conversationId', 'role', 'content', 'createdAt'],
+  required: ['id', 'role', 'content', 'createdAt'],
   properties: {
     id: { type: 'string' },
     conversationId: { type: 'string' },
@@ -88,6 +91,7 @@ export const operationNotes: Record<string, OperationNotes> = {
     },
   },
   'POST /v1/auth/register': { errors: ['Conflict'] },
+  'POST /v1/auth/login': { errors: ['Unauthorized'] },
   'POST /v1/messages': {
     responses: {
       200: {
@@ -103,5 +107,7 @@ export const operationNotes: Record<string, OperationNotes> = {
       'Upgrade to a WebSocket with the token in ?token= or as a Sec-WebSocket-Protocol value (bearer, <token>). ' +
       'Frames are JSON: send, resume, cancel, ping from the client; accepted, delta, done, error, rate_limited, pong from the server.',
     responses: { 101: { description: 'Switching protocols' } },
+    security: [{ bearerAuth: [] }, { tokenQuery: [] }],
+    errors: ['Forbidden'],
   },
 }
