@@ -31,7 +31,7 @@ describeEachDatabase('operations', (rt) => {
   test('the OpenAPI document is generated from the route schemas', async () => {
     const doc = (await api.get('/v1/openapi.json')).body
     expect(doc.openapi).toMatch(/^3\./)
-    for (const p of ['/v1/auth/register', '/v1/auth/login', '/v1/me', '/v1/conversations/', '/v1/conversations/{id}', '/v1/sync']) {
+    for (const p of ['/v1/auth/register', '/v1/auth/login', '/v1/me', '/v1/conversations', '/v1/conversations/{id}', '/v1/sync']) {
       expect(Object.keys(doc.paths)).toContain(p)
     }
     const register = doc.paths['/v1/auth/register'].post
