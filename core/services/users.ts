@@ -22,6 +22,17 @@ const toPublic = (u: { id: string; email: string; tier: Tier }): PublicUser => (
 let decoyHash: Promise<string> | undefined
 
 export function createUserService(router: DbRouter, runtime: RuntimeAdapter) {
+  async function updateByEmail(email: string, change: { tier?: Tier; role?: Role }) {
+    const rows = await router
+      .write()
+      .update(users)
+      .set({ ...change, updatedAt: new Date() })
+      .where(eq(users.email, email.trim().toLowerCase()))
+      .returning()
+    if (!rows[0]) throw notFound(`user ${quote(email)}`)
+    return rows[0]
+  }
+
   return {
     async register(email: string, password: string): Promise<PublicUser> {
       const normalized = email.trim().toLowerCase()
@@ -58,34 +69,24 @@ export function createUserService(router: DbRouter, runtime: RuntimeAdapter) {
       return toPublic(row)
     },
 
-    /** The user's role, read from the database each time, so a change applies at once. */
+    /**
+     * The user's role, read from the primary each time (not a replica that may lag), so an
+     * operator's change applies at once. Asked only by the admin routes.
+     */
     async role(id: string): Promise<Role> {
-      const [row] = await router.read(id).select({ role: users.role }).from(users).where(eq(users.id, id)).limit(1)
+      const [row] = await router.write().select({ role: users.role }).from(users).where(eq(users.id, id)).limit(1)
       return row?.role ?? 'user'
     },
 
     /** Operator only (CLI): users cannot make themselves admins. */
     async setRole(email: string, role: Role): Promise<PublicUser & { role: Role }> {
-      const rows = await router
-        .write()
-        .update(users)
-        .set({ role, updatedAt: new Date() })
-        .where(eq(users.email, email.trim().toLowerCase()))
-        .returning()
-      if (!rows[0]) throw notFound(`user ${quote(email)}`)
-      return { ...toPublic(rows[0]), role: rows[0].role }
+      const row = await updateByEmail(email, { role })
+      return { ...toPublic(row), role: row.role }
     },
 
     /** Operator only (CLI): users cannot change their own tier. */
     async setTier(email: string, tier: Tier): Promise<PublicUser> {
-      const rows = await router
-        .write()
-        .update(users)
-        .set({ tier, updatedAt: new Date() })
-        .where(eq(users.email, email.trim().toLowerCase()))
-        .returning()
-      if (!rows[0]) throw notFound(`user ${quote(email)}`)
-      return toPublic(rows[0])
+      return toPublic(await updateByEmail(email, { tier }))
     },
   }
 }

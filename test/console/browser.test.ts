@@ -37,6 +37,13 @@ describeWith('console in Chromium', chromiumMissing, () => {
     await rt?.stop()
   }, BROWSER_TIMEOUT)
 
+  /** Save the page for the README, check nothing went outside, close it. */
+  async function done(page: Page, name: string) {
+    await page.screenshot({ path: join(OUTPUT, `${name}.png`) })
+    expect(browser.outside).toEqual([])
+    await page.close()
+  }
+
   async function register(page: Page, email: string, action: 'register' | 'login' = 'register') {
     await page.getByTestId('email').fill(email)
     await page.getByTestId('password').fill('correct horse battery')
@@ -88,9 +95,7 @@ describeWith('console in Chromium', chromiumMissing, () => {
       // One update per delta frame, unless the browser folds frames that arrive together.
       expect(await page.evaluate(() => (window as unknown as { updates: number }).updates)).toBeGreaterThanOrEqual((seq - 1) / 2)
       await page.getByTestId('messages').filter({ hasText: content }).waitFor()
-      await page.screenshot({ path: join(OUTPUT, 'console-playground.png') })
-      expect(browser.outside).toEqual([])
-      await page.close()
+      await done(page, 'console-playground')
     },
     BROWSER_TIMEOUT,
   )
@@ -123,9 +128,7 @@ describeWith('console in Chromium', chromiumMissing, () => {
         timeout: 60_000,
       })
       await page.getByTestId('chart-rps').waitFor()
-      await page.screenshot({ path: join(OUTPUT, 'console-status.png') })
-      expect(browser.outside).toEqual([])
-      await page.close()
+      await done(page, 'console-status')
     },
     BROWSER_TIMEOUT,
   )
@@ -146,10 +149,8 @@ describeWith('console in Chromium', chromiumMissing, () => {
         await page.getByRole('button', { name: tag }).first().click()
         await page.getByText(summary!).first().waitFor({ timeout: 60_000 })
       }
-      await page.screenshot({ path: join(OUTPUT, 'docs.png') })
-      expect(browser.outside).toEqual([])
       expect(failed).toEqual([])
-      await page.close()
+      await done(page, 'docs')
     },
     BROWSER_TIMEOUT,
   )
