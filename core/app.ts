@@ -6,6 +6,7 @@
 import { Elysia, type AnyElysia } from 'elysia'
 import type { ResolvedConfig } from './config/define.ts'
 import { migrateDatabase } from './db/migrate.ts'
+import { quote } from './errors.ts'
 import { openDatabase } from './db/open.ts'
 import { createMemoryCache } from './defaults/memory-cache.ts'
 import { createMemoryRateLimiter } from './defaults/memory-rate-limiter.ts'
@@ -26,6 +27,7 @@ import { createMetrics } from './observability/metrics.ts'
 import { registerSlotMetrics } from './observability/slot-metrics.ts'
 import { createTraffic } from './observability/traffic.ts'
 import { apiDocs } from './openapi/index.ts'
+import { blame } from './plugins/blame.ts'
 import { checkManifests } from './plugins/check.ts'
 import { resolvePlugins } from './plugins/resolve.ts'
 import { stopPlugins, wirePlugins } from './plugins/wire.ts'
@@ -85,10 +87,12 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
   }
   // Redis is opened once, only when a plugin asks for it (ioredis is imported only then).
   let redis: RedisConnections | undefined
-  if (plugins.some((p) => p.manifest.requires?.services?.includes('redis'))) {
+  const needRedis = plugins.filter((p) => p.manifest.requires?.services?.includes('redis')).map((p) => p.manifest.name)
+  if (needRedis.length) {
     redis = await openRedis(config.redis, { logger, metrics: metrics.registry }).catch(async (e) => {
       await database.close()
-      throw e
+      const who = `${needRedis.length > 1 ? 'plugins' : 'plugin'} ${needRedis.map(quote).join(', ')} ${needRedis.length > 1 ? 'require' : 'requires'} redis`
+      throw blame(who, e, 'PLUGIN_MISSING_REQUIREMENT', 'which could not be opened')
     })
   }
   const defaultPool = createStaticPool(database, config.database.pool.max)

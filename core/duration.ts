@@ -1,4 +1,5 @@
 /** Durations written as typed strings (`'30 s'`, `'5 m'`, `'250 ms'`), parsed once at start-up. */
+import { Type } from '@sinclair/typebox'
 
 export type Unit = 'ms' | 's' | 'm' | 'h' | 'd'
 export type Duration = `${number} ${Unit}` | `${number}${Unit}` | number
@@ -20,4 +21,14 @@ export function ms(d: Duration): number {
   const v = parseDuration(d)
   if (v === undefined) throw new TypeError(`not a duration: ${String(d)}`)
   return v
+}
+
+/**
+ * A TypeBox schema for a duration option (config keys, plugin options): a string such as
+ * `'30 s'` or a number of milliseconds. `description` says what it is for; errors quote it.
+ */
+export function durationSchema(description: string) {
+  return Type.Union([Type.String({ pattern: pattern.source }), Type.Number({ minimum: 0 })], {
+    description: `${description}: a duration such as '250 ms', '30 s', '5 m', '1 h' or a number of ms`,
+  })
 }

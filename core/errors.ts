@@ -33,11 +33,20 @@ export type StartupCode =
   | 'PLUGIN_MISSING_REQUIREMENT'
   | 'PLUGIN_CORE_INCOMPATIBLE'
   | 'PLUGIN_SETUP_FAILED'
+  | 'PLUGIN_OPTIONS_INVALID'
   | 'MULTI_INSTANCE_IN_MEMORY'
 
 export type ErrorCode = keyof typeof HttpCodes | StartupCode
 
+/**
+ * The brand every ScaleError carries. `Symbol.for` gives the same symbol in every copy of
+ * this module, so an error raised by a plugin that bundles (or installs) its own copy of
+ * scale-runtime is still recognised by the host, where `instanceof` would fail.
+ */
+const BRAND = Symbol.for('scale-runtime.ScaleError')
+
 export class ScaleError extends Error {
+  readonly [BRAND] = true
   readonly code: ErrorCode
   readonly status: number
   /** Extra response headers (for example `Retry-After`). */
@@ -52,11 +61,21 @@ export class ScaleError extends Error {
     this.name = 'ScaleError'
     this.code = code
     this.status = opts.status ?? (HttpCodes as Record<string, number>)[code] ?? 500
-    this.headers = opts.headers
+    if (opts.headers) this.headers = opts.headers
+  }
+
+  /** `instanceof ScaleError` also holds for a ScaleError from another copy of this module. */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return isScaleError(value)
   }
 }
 
-export const isScaleError = (e: unknown): e is ScaleError => e instanceof ScaleError
+/**
+ * Whether `e` is a coded error from any copy of scale-runtime: it carries the brand and a
+ * string `code`. Use this (or `instanceof`, which defers to it) rather than comparing classes.
+ */
+export const isScaleError = (e: unknown): e is ScaleError =>
+  typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true && typeof (e as { code?: unknown }).code === 'string'
 
 /** Short helpers for the errors routes raise most. */
 export const notFound = (what: string) => new ScaleError('NOT_FOUND', `${what} not found`)

@@ -1,2 +1,7 @@
-/** The core's own version: plugins declare the range of it they support. */
-export const CORE_VERSION = '0.1.0'
+/**
+ * The core's own version, read from package.json (the one version source): plugins declare
+ * the semver range of it they support in `manifest.core`.
+ */
+import pkg from '../package.json' with { type: 'json' }
+
+export const CORE_VERSION: string = pkg.version

@@ -5,7 +5,7 @@
 import { isAbsolute, resolve } from 'node:path'
 import { Value } from '@sinclair/typebox/value'
 import { parseDuration } from '../duration.ts'
-import { ScaleError, quote } from '../errors.ts'
+import { ScaleError, isScaleError, quote } from '../errors.ts'
 import { DEFAULT_TIERS, type ResolvedConfig, type ScaleConfig } from './define.ts'
 import { ConfigSchema } from './schema.ts'
 
@@ -23,6 +23,8 @@ export async function loadConfig(env: Env = process.env, path = configPath(env))
   try {
     mod = await import(path)
   } catch (cause) {
+    // A coded error raised while the file ran (a plugin factory refusing its options) is the answer.
+    if (isScaleError(cause)) throw cause
     throw new ScaleError(
       'CONFIG_NOT_FOUND',
       `could not load config ${quote(path)}: ${(cause as Error).message}; set SCALE_CONFIG to a config file that default-exports defineScale({...})`,

@@ -3,11 +3,9 @@
  * types, the start-up validation and the "what would be valid" part of its errors.
  */
 import { Type as T, type Static } from '@sinclair/typebox'
+import { durationSchema } from '../duration.ts'
 
-const duration = (description: string) =>
-  T.Union([T.String({ pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*$' }), T.Number({ minimum: 0 })], {
-    description: `${description}: a duration such as '250 ms', '30 s', '5 m', '1 h' or a number of ms`,
-  })
+const duration = durationSchema
 
 const positiveInt = (description: string, max = 1_000_000_000) =>
   T.Integer({ minimum: 1, maximum: max, description: `${description}: an integer from 1 to ${max}` })

@@ -5,7 +5,10 @@
 import type { AnyElysia } from 'elysia'
 import { ScaleError, quote } from '../errors.ts'
 import type { SlotName, Slots } from '../ports/index.ts'
+import { blame, pluginLabel } from './blame.ts'
 import type { PluginApi, PluginContext, ScalePlugin } from './contract.ts'
+import { PLUGIN_PACKAGE } from './resolve.ts'
+import { checkSlotShape } from './slot-shape.ts'
 
 export interface Wired {
   slots: Partial<Slots>
@@ -23,19 +26,22 @@ export async function wirePlugins(plugins: ScalePlugin[], ctx: Omit<PluginContex
       setup = await plugin.setup({ ...ctx, slots: { ...wired.slots } })
     } catch (cause) {
       await stopPlugins(wired.started)
-      if (cause instanceof ScaleError) throw cause
-      throw new ScaleError('PLUGIN_SETUP_FAILED', `plugin ${quote(name)} failed to set up: ${(cause as Error)?.message ?? cause}`, {
-        cause,
-      })
+      const label = pluginLabel(name, (plugin as { [PLUGIN_PACKAGE]?: string })[PLUGIN_PACKAGE])
+      throw blame(label, cause, 'PLUGIN_SETUP_FAILED', 'failed to set up')
     }
     wired.started.push(plugin)
     for (const [slot, impl] of Object.entries(setup?.slots ?? {}) as [SlotName, unknown][]) {
-      if (!provides.includes(slot)) {
+      try {
+        if (!provides.includes(slot)) {
+          throw new ScaleError(
+            'PLUGIN_INVALID',
+            `plugin ${quote(name)} returned the ${slot} slot but its manifest does not list it in provides; add it to manifest.provides`,
+          )
+        }
+        checkSlotShape(name, slot, impl)
+      } catch (e) {
         await stopPlugins(wired.started)
-        throw new ScaleError(
-          'PLUGIN_INVALID',
-          `plugin ${quote(name)} returned the ${slot} slot but its manifest does not list it in provides; add it to manifest.provides`,
-        )
+        throw e
       }
       ;(wired.slots as Record<string, unknown>)[slot] = impl
     }

@@ -3,7 +3,7 @@
  * and relay their events; workers (`npm run worker`, scaled on their own) call the LLM. See
  * README.md beside this file for the options, the failure policy and the keys.
  */
-import type { ScalePlugin } from '../../core/plugins/contract.ts'
+import type { ScalePlugin } from 'scale-runtime/plugin'
 import { createQueueDispatch, type QueueDispatch } from './dispatch.ts'
 import { resolveQueueOptions, type LlmQueueOptions } from './options.ts'
 

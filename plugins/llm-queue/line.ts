@@ -3,8 +3,7 @@
  * heartbeats: counts by state, a job's position, and admission (a send is refused at once
  * when its tier's line, or the whole line beyond what the live workers can run, is too long).
  */
-import { ScaleError } from '../../core/errors.ts'
-import type { RedisClient } from '../../core/redis/connect.ts'
+import { ScaleError, type RedisClient } from 'scale-runtime/plugin'
 import type { QueueKeys, ResolvedQueueOptions } from './options.ts'
 
 /** How long the live workers' capacity is reused between sends. */

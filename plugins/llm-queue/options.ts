@@ -1,6 +1,5 @@
 /** llm-queue options, their defaults, and their resolution against the core's config (once, at set-up). */
-import type { ResolvedConfig, Tier } from '../../core/config/define.ts'
-import { ms, type Duration } from '../../core/duration.ts'
+import { ms, type Duration, type ResolvedConfig, type Tier } from 'scale-runtime/plugin'
 import type { ResolvedQuota } from './quota.ts'
 
 export interface LlmQueueOptions {

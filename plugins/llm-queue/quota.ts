@@ -4,9 +4,7 @@
  * reserved when a job starts (its `maxTokens` plus an estimate of the prompt) and settled
  * from the provider's usage when it ends.
  */
-import type { ReplyJob, Usage } from '../../core/ports/llm-dispatch.ts'
-import type { RedisClient } from '../../core/redis/connect.ts'
-import { loadScript, runScript } from '../../core/redis/script.ts'
+import { loadScript, runScript, type RedisClient, type ReplyJob, type Usage } from 'scale-runtime/plugin'
 
 const TAKE = loadScript(new URL('./lua/quota-take.lua', import.meta.url))
 const SETTLE = loadScript(new URL('./lua/quota-settle.lua', import.meta.url))

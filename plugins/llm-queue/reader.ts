@@ -8,7 +8,7 @@
  * meet with no gap and no duplicate, whatever happened in between.
  */
 import type { Logger } from 'pino'
-import type { RedisClient } from '../../core/redis/connect.ts'
+import type { RedisClient } from 'scale-runtime/plugin'
 
 type Entry = [id: string, fields: string[]]
 

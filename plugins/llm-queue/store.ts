@@ -2,9 +2,7 @@
  * A reply job's state in Redis: a hash (status, owner, ids, last seq) and a stream of its
  * events, changed only through the scripts in lua/ so each change is atomic.
  */
-import type { JobEvent, JobInfo, JobStatus, ReplyJob } from '../../core/ports/llm-dispatch.ts'
-import type { RedisClient } from '../../core/redis/connect.ts'
-import { loadScript, runScript } from '../../core/redis/script.ts'
+import { loadScript, runScript, type JobEvent, type JobInfo, type JobStatus, type RedisClient, type ReplyJob } from 'scale-runtime/plugin'
 import type { QueueKeys, ResolvedQueueOptions } from './options.ts'
 
 const script = (name: string) => loadScript(new URL(`./lua/${name}.lua`, import.meta.url))

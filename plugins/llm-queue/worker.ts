@@ -8,9 +8,7 @@
  */
 import type { Job as BullJob, Worker as BullWorker } from 'bullmq'
 import type { Logger } from 'pino'
-import { ScaleError, isScaleError } from '../../core/errors.ts'
-import type { JobRunner, ReplyJob, Usage } from '../../core/ports/llm-dispatch.ts'
-import type { RedisClient } from '../../core/redis/connect.ts'
+import { isScaleError, ScaleError, type JobRunner, type RedisClient, type ReplyJob, type Usage } from 'scale-runtime/plugin'
 import type { QueueMetrics } from './metrics.ts'
 import type { QueueKeys, ResolvedQueueOptions } from './options.ts'
 import { createQuota } from './quota.ts'

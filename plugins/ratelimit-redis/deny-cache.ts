@@ -4,7 +4,7 @@
  * and other instances can only take more. (An operator's `reset` on another instance reaches
  * this one when the remembered retry time passes.)
  */
-import type { RateLimitDecision, RateLimitRule } from '../../core/ports/rate-limiter.ts'
+import type { RateLimitDecision, RateLimitRule } from 'scale-runtime/plugin'
 
 interface Denial {
   limit: number

@@ -2,7 +2,7 @@
  * `ratelimit-redis`: the rate-limit slot on Redis, so every instance counts against the same
  * windows. See README.md beside this file for the options, defaults and failure policies.
  */
-import type { ScalePlugin } from '../../core/plugins/contract.ts'
+import type { ScalePlugin } from 'scale-runtime/plugin'
 import { createRedisRateLimiter, type RateLimitRedisOptions } from './limiter.ts'
 
 export { createRedisRateLimiter, defaultGroupOf, type FailurePolicy, type RateLimitRedisOptions } from './limiter.ts'

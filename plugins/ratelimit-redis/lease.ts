@@ -7,7 +7,7 @@
  * (each instance holds at most one lease per key, and spends one unit of it at once).
  * Units not spent within `ttl` are dropped, which under-admits by at most the same amount.
  */
-import type { RateLimitDecision, RateLimitRule } from '../../core/ports/rate-limiter.ts'
+import type { RateLimitDecision, RateLimitRule } from 'scale-runtime/plugin'
 
 /** A decision from Redis that may have taken fewer units than asked (at least `least`). */
 export interface Taken extends RateLimitDecision {

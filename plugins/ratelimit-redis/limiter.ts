@@ -5,14 +5,20 @@
  */
 import type { Logger } from 'pino'
 import { Counter, Gauge, type Registry } from 'prom-client'
-import { createMemoryRateLimiter } from '../../core/defaults/memory-rate-limiter.ts'
-import { ms, type Duration } from '../../core/duration.ts'
-import { ScaleError } from '../../core/errors.ts'
-import type { HealthResult } from '../../core/plugins/contract.ts'
-import type { RateLimitDecision, RateLimiter, RateLimitRule } from '../../core/ports/rate-limiter.ts'
-import type { RedisClient } from '../../core/redis/connect.ts'
-import { taggedKey } from '../../core/redis/keys.ts'
-import { loadScript, runScript } from '../../core/redis/script.ts'
+import {
+  createMemoryRateLimiter,
+  loadScript,
+  ms,
+  runScript,
+  ScaleError,
+  taggedKey,
+  type Duration,
+  type HealthResult,
+  type RateLimitDecision,
+  type RateLimiter,
+  type RateLimitRule,
+  type RedisClient,
+} from 'scale-runtime/plugin'
 import { createBreaker } from './breaker.ts'
 import { createDenyCache } from './deny-cache.ts'
 import { createLeases, type Taken } from './lease.ts'

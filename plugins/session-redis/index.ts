@@ -2,8 +2,7 @@
  * `session-redis`: the session slot on Redis, so a session, a conversation buffer or a reply
  * lock taken on one instance is seen by all. See README.md beside this file.
  */
-import { ms, type Duration } from '../../core/duration.ts'
-import type { ScalePlugin } from '../../core/plugins/contract.ts'
+import { ms, type Duration, type ScalePlugin } from 'scale-runtime/plugin'
 import { createRedisSessionStore } from './store.ts'
 
 export { createRedisSessionStore, type RedisSessionStoreOptions } from './store.ts'

@@ -3,11 +3,18 @@
  * fields atomically), reply locks as strings with owner tokens, conversation buffers as a
  * capped list plus a summary. Every operation is one round trip; every key has a TTL.
  */
-import { ScaleError } from '../../core/errors.ts'
-import type { ConversationBuffer, SessionData, SessionStore, SessionStoreOptions, Turn } from '../../core/ports/session.ts'
-import type { RedisClient } from '../../core/redis/connect.ts'
-import { taggedKey } from '../../core/redis/keys.ts'
-import { loadScript, runScript } from '../../core/redis/script.ts'
+import {
+  loadScript,
+  runScript,
+  ScaleError,
+  taggedKey,
+  type ConversationBuffer,
+  type RedisClient,
+  type SessionData,
+  type SessionStore,
+  type SessionStoreOptions,
+  type Turn,
+} from 'scale-runtime/plugin'
 
 export interface RedisSessionStoreOptions extends SessionStoreOptions {
   redis: RedisClient

@@ -1,7 +1,7 @@
 /** The llm dispatch conformance suite on llm-queue: enqueue and relay through Redis, with an inline worker in this process. */
 import { afterAll } from 'bun:test'
 import { describeWith, redisMissing } from '../helpers/services.ts'
-import { llmDispatchSuite } from '../conformance/llm-dispatch.ts'
+import { llmDispatchSuite } from 'scale-runtime/testing'
 import { connectRedis, dropKeys, uniquePrefix } from '../redis/redis.ts'
 import { makeQueueDispatch } from './helpers.ts'
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, expect, test } from 'bun:test'
 import type { JobRunner, LlmDispatch, ReplyJob } from '../../core/ports/llm-dispatch.ts'
-import { scriptedJob } from '../conformance/llm-dispatch.ts'
+import { scriptedJob } from 'scale-runtime/testing'
 import { describeWith, redisMissing } from '../helpers/services.ts'
 import { connectRedis, dropKeys, uniquePrefix } from '../redis/redis.ts'
 import { makeQueueDispatch } from './helpers.ts'

@@ -3,8 +3,7 @@ import { migrateDatabase } from '../../core/db/migrate.ts'
 import { openDatabase } from '../../core/db/open.ts'
 import { createPrimaryRouter } from '../../core/defaults/primary-router.ts'
 import { createStaticPool } from '../../core/defaults/static-pool.ts'
-import { dbPoolSuite } from '../conformance/db-pool.ts'
-import { dbRouterSuite } from '../conformance/db-router.ts'
+import { dbPoolSuite, dbRouterSuite } from 'scale-runtime/testing'
 import { describeWith, freshPostgresDatabase, postgresMissing } from '../helpers/services.ts'
 
 const pgMissing = await postgresMissing()

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from 'bun:test'
 import { createInProcessDispatch } from '../../core/defaults/in-process-dispatch.ts'
 import { ScaleError } from '../../core/errors.ts'
 import type { JobEvent, JobRunner, LlmDispatch, ReplyJob } from '../../core/ports/llm-dispatch.ts'
-import { llmDispatchSuite, scriptedJob } from '../conformance/llm-dispatch.ts'
+import { llmDispatchSuite, scriptedJob } from 'scale-runtime/testing'
 
 llmDispatchSuite('in-process', (limits) => createInProcessDispatch(limits))
 

@@ -3,9 +3,7 @@ import { describe, expect, test } from 'bun:test'
 import { createMemoryCache } from '../../core/defaults/memory-cache.ts'
 import { createMemoryRateLimiter } from '../../core/defaults/memory-rate-limiter.ts'
 import { createMemorySessionStore } from '../../core/defaults/memory-session.ts'
-import { cacheSuite } from '../conformance/cache.ts'
-import { rateLimiterSuite } from '../conformance/rate-limiter.ts'
-import { sessionStoreSuite } from '../conformance/session-store.ts'
+import { cacheSuite, rateLimiterSuite, sessionStoreSuite } from 'scale-runtime/testing'
 
 sessionStoreSuite('memory', () => createMemorySessionStore({ ttlMs: 400 }), { ttlMs: 400 })
 rateLimiterSuite('memory', () => createMemoryRateLimiter())

@@ -1,6 +1,6 @@
 /** Conformance suite for the cache slot: every backend runs it with its own factory. */
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import type { Cache } from '../../core/ports/cache.ts'
+import type { Cache } from '../core/ports/cache.ts'
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)))
 /** Keys and tags unique per test, so runs sharing one Redis never collide. */

@@ -1,6 +1,6 @@
 /** Conformance suite for the rate limiter slot: every backend runs it with its own factory. */
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import type { RateLimitDecision, RateLimiter, RateLimitRule } from '../../core/ports/rate-limiter.ts'
+import type { RateLimitDecision, RateLimiter, RateLimitRule } from '../core/ports/rate-limiter.ts'
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)))
 /** Keys unique per test, so runs sharing one Redis never collide. */

@@ -7,8 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { eq } from 'drizzle-orm'
-import { users } from '../../core/db/schema.ts'
-import type { DbRouter } from '../../core/ports/db-router.ts'
+import { users } from '../core/db/schema.ts'
+import type { DbRouter } from '../core/ports/db-router.ts'
 
 export function dbRouterSuite(name: string, make: () => Promise<{ router: DbRouter; close(): Promise<void> }>): void {
   describe(`db router conformance: ${name}`, () => {

@@ -1,6 +1,6 @@
 /** Conformance suite for the session slot: every backend runs it with its own factory. */
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import type { SessionStore, Turn } from '../../core/ports/session.ts'
+import type { SessionStore, Turn } from '../core/ports/session.ts'
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)))
 /** Ids unique per test, so runs sharing one Redis never collide. */

@@ -8,8 +8,8 @@
  * how many run at once) and releases held jobs directly.
  */
 import { afterEach, describe, expect, test } from 'bun:test'
-import { ScaleError } from '../../core/errors.ts'
-import type { JobEvent, JobRunner, LlmDispatch, ReplyJob } from '../../core/ports/llm-dispatch.ts'
+import { ScaleError } from '../core/errors.ts'
+import type { JobEvent, JobRunner, LlmDispatch, ReplyJob } from '../core/ports/llm-dispatch.ts'
 
 /** The limits the suite needs the backend to be built with. */
 export interface DispatchLimits {

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { sql } from 'drizzle-orm'
-import type { DbPool } from '../../core/ports/db-pool.ts'
+import type { DbPool } from '../core/ports/db-pool.ts'
 
 export function dbPoolSuite(name: string, make: () => Promise<DbPool> | DbPool): void {
   describe(`db pool conformance: ${name}`, () => {
