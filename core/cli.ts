@@ -1,62 +1,75 @@
 /**
- * Operator commands: `npm run migrate`, `npm run cli -- set-tier <email> <free|paid>`,
- * `npm run cli -- set-role <email> <user|admin>`.
+ * The `scale-runtime` command (bin/scale-runtime.js; `npm start`, `npm run worker`,
+ * `npm run migrate` and `npm run cli` in this repository): one table of commands, each
+ * importing what it needs only when it runs. Config is the app's own `config/scale.ts`
+ * (or `SCALE_CONFIG`), read from the working directory.
  */
-import { loadConfig } from './config/load.ts'
-import { migrateDatabase } from './db/migrate.ts'
-import { openDatabase } from './db/open.ts'
-import { createPrimaryRouter } from './defaults/primary-router.ts'
-import { createStaticPool } from './defaults/static-pool.ts'
-import { isScaleError } from './errors.ts'
-import { detectRuntime } from './runtime/index.ts'
-import { createUserService, type Role } from './services/users.ts'
+import { exitOnError } from './exit.ts'
 
-const usage = `usage:
-  npm run migrate                              apply database migrations
-  npm run cli -- set-tier <email> <free|paid>  change a user's tier
-  npm run cli -- set-role <email> <user|admin> change a user's role (admin: the console's status view)`
-
-async function run(args: string[]): Promise<number> {
-  const [command, ...rest] = args
-  if (command !== 'migrate' && command !== 'set-tier' && command !== 'set-role') {
-    console.error(usage)
-    return 2
-  }
-  if (command === 'set-tier' && (rest.length !== 2 || (rest[1] !== 'free' && rest[1] !== 'paid'))) {
-    console.error(`set-tier takes an email and "free" or "paid", got ${JSON.stringify(rest)}\n${usage}`)
-    return 2
-  }
-  if (command === 'set-role' && (rest.length !== 2 || (rest[1] !== 'user' && rest[1] !== 'admin'))) {
-    console.error(`set-role takes an email and "user" or "admin", got ${JSON.stringify(rest)}\n${usage}`)
-    return 2
-  }
-  const config = await loadConfig()
-  const database = await openDatabase(config.database)
-  try {
-    if (command === 'migrate') {
-      await migrateDatabase(database)
-      console.log(`migrations applied (${database.driver})`)
-    } else {
-      const router = createPrimaryRouter(createStaticPool(database, 1))
-      const users = createUserService(router, await detectRuntime())
-      if (command === 'set-role') {
-        const user = await users.setRole(rest[0]!, rest[1] as Role)
-        console.log(`${user.email} is now ${user.role}; it applies at once`)
-      } else {
-        const user = await users.setTier(rest[0]!, rest[1] as 'free' | 'paid')
-        console.log(`${user.email} is now ${user.tier}; it applies to tokens issued from now on (next login)`)
-      }
-    }
-    return 0
-  } finally {
-    await database.close()
-  }
+export interface Command {
+  /** Arguments, for the usage text, e.g. `<email> <free|paid>`. */
+  args?: string
+  summary: string
+  /**
+   * Run with the arguments after the command name. A number is the exit code; a command
+   * that keeps running (start, worker) resolves with nothing and exits on a signal.
+   */
+  run(args: string[]): Promise<number | void>
 }
 
-run(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(isScaleError(e) ? `${e.code}: ${e.message}` : e)
-    process.exit(1)
+/** Every command; add one with a new entry (its module is imported only when it runs). */
+export const commands: Record<string, Command> = {
+  start: {
+    summary: 'start the api with ./config/scale.ts (or SCALE_CONFIG)',
+    run: async () => (await import('./main.ts')).main(),
   },
-)
+  worker: {
+    summary: 'run reply jobs from the queue (needs the llm-queue plugin)',
+    run: async () => (await import('./worker.ts')).main(),
+  },
+  migrate: {
+    summary: 'apply database migrations',
+    run: async () => (await import('./commands/operator.ts')).migrate(),
+  },
+  'set-tier': {
+    args: '<email> <free|paid>',
+    summary: "change a user's tier (applies from their next login)",
+    run: async (args) => (await import('./commands/operator.ts')).setTier(args),
+  },
+  'set-role': {
+    args: '<email> <user|admin>',
+    summary: "change a user's role (admin: the console's status view; applies at once)",
+    run: async (args) => (await import('./commands/operator.ts')).setRole(args),
+  },
+  'new-plugin': {
+    args: '<name> [--slot <slot>] [--dir <folder>]',
+    summary: 'write a plugin package from the template into ./<name>',
+    run: async (args) => (await import('./plugins/scaffold.ts')).newPluginCommand(args),
+  },
+  // doctor: a check of config, services and plugins, added here as its own entry.
+}
+
+export function usage(): string {
+  const rows = Object.entries(commands).map(([name, c]) => [`scale-runtime ${name}${c.args ? ` ${c.args}` : ''}`, c.summary])
+  const width = Math.max(...rows.map(([left]) => left!.length))
+  return `usage:\n${rows.map(([left, right]) => `  ${left!.padEnd(width)}  ${right}`).join('\n')}`
+}
+
+/** Run the command line `args` (without the runtime and script); resolves with an exit code, or nothing while a server runs. */
+export async function runCli(args: string[]): Promise<number | void> {
+  const [name, ...rest] = args
+  const command = name === undefined ? undefined : commands[name]
+  if (!command) {
+    console.error(
+      name === undefined || name === 'help' || name === '--help' ? usage() : `unknown command ${JSON.stringify(name)}\n${usage()}`,
+    )
+    return name === 'help' || name === '--help' ? 0 : 2
+  }
+  return command.run(rest)
+}
+
+if (import.meta.main) {
+  runCli(process.argv.slice(2)).then((code) => {
+    if (typeof code === 'number') process.exit(code)
+  }, exitOnError)
+}

@@ -1,10 +1,11 @@
 /** `npm start`: load config/scale.ts (or SCALE_CONFIG), start the api, stop cleanly on SIGTERM/SIGINT. */
 import { createRuntime } from './app.ts'
 import { loadConfig } from './config/load.ts'
-import { isScaleError } from './errors.ts'
+import { exitOnError } from './exit.ts'
 import { createLogger } from './observability/logger.ts'
 
-async function main() {
+/** Start the api role; resolves once it runs (the process then lives until a signal). */
+export async function main(): Promise<void> {
   const config = await loadConfig()
   const logger = createLogger(config.logging.level)
   const rt = await createRuntime(config, { logger })
@@ -31,12 +32,5 @@ async function main() {
   process.on('SIGINT', () => void shutdown('SIGINT'))
 }
 
-main().catch((e) => {
-  if (isScaleError(e)) {
-    // Start-up errors are for the person starting it: one plain line, code first.
-    console.error(`${e.code}: ${e.message}`)
-  } else {
-    console.error(e)
-  }
-  process.exit(1)
-})
+// Run directly (`bun core/main.ts`); `scale-runtime start` imports main() instead.
+if (import.meta.main) main().catch(exitOnError)

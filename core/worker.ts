@@ -8,7 +8,8 @@
 import { Elysia } from 'elysia'
 import { createRuntime } from './app.ts'
 import { loadConfig } from './config/load.ts'
-import { ScaleError, isScaleError } from './errors.ts'
+import { ScaleError } from './errors.ts'
+import { exitOnError } from './exit.ts'
 import { createLogger } from './observability/logger.ts'
 import type { JobRunner, LlmDispatch } from './ports/index.ts'
 import { operationRoutes } from './routes/operations.ts'
@@ -21,7 +22,8 @@ interface WorkerDispatch extends LlmDispatch {
 
 const hasWorkers = (d: LlmDispatch): d is WorkerDispatch => typeof (d as Partial<WorkerDispatch>).startWorker === 'function'
 
-async function main() {
+/** Start the worker role; resolves once it runs (the process then lives until a signal). */
+export async function main(): Promise<void> {
   const config = await loadConfig()
   const logger = createLogger(config.logging.level).child({ role: 'worker' })
   const rt = await createRuntime(config, { logger })
@@ -60,7 +62,5 @@ async function main() {
   process.on('SIGINT', () => void shutdown('SIGINT'))
 }
 
-main().catch((e) => {
-  console.error(isScaleError(e) ? `${e.code}: ${e.message}` : e)
-  process.exit(1)
-})
+// Run directly (`bun core/worker.ts`); `scale-runtime worker` imports main() instead.
+if (import.meta.main) main().catch(exitOnError)

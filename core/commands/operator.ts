@@ -1,0 +1,56 @@
+/** Operator commands on the database: `scale-runtime migrate`, `set-tier <email> <free|paid>` and `set-role <email> <user|admin>`. */
+import { loadConfig } from '../config/load.ts'
+import { migrateDatabase } from '../db/migrate.ts'
+import { openDatabase, type Database } from '../db/open.ts'
+import { createPrimaryRouter } from '../defaults/primary-router.ts'
+import { createStaticPool } from '../defaults/static-pool.ts'
+import { detectRuntime } from '../runtime/index.ts'
+import { createUserService } from '../services/users.ts'
+
+async function withDatabase(work: (database: Database) => Promise<void>): Promise<number> {
+  const config = await loadConfig()
+  const database = await openDatabase(config.database)
+  try {
+    await work(database)
+    return 0
+  } finally {
+    await database.close()
+  }
+}
+
+export function migrate(): Promise<number> {
+  return withDatabase(async (database) => {
+    await migrateDatabase(database)
+    console.log(`migrations applied (${database.driver})`)
+  })
+}
+
+export async function setTier(args: string[]): Promise<number> {
+  const [email, tier] = args
+  if (args.length !== 2 || (tier !== 'free' && tier !== 'paid')) {
+    console.error(
+      `set-tier takes an email and "free" or "paid", got ${JSON.stringify(args)}\nusage: scale-runtime set-tier <email> <free|paid>`,
+    )
+    return 2
+  }
+  return withDatabase(async (database) => {
+    const router = createPrimaryRouter(createStaticPool(database, 1))
+    const user = await createUserService(router, await detectRuntime()).setTier(email!, tier)
+    console.log(`${user.email} is now ${user.tier}; it applies to tokens issued from now on (next login)`)
+  })
+}
+
+export async function setRole(args: string[]): Promise<number> {
+  const [email, role] = args
+  if (args.length !== 2 || (role !== 'user' && role !== 'admin')) {
+    console.error(
+      `set-role takes an email and "user" or "admin", got ${JSON.stringify(args)}\nusage: scale-runtime set-role <email> <user|admin>`,
+    )
+    return 2
+  }
+  return withDatabase(async (database) => {
+    const router = createPrimaryRouter(createStaticPool(database, 1))
+    const user = await createUserService(router, await detectRuntime()).setRole(email!, role)
+    console.log(`${user.email} is now ${user.role}; it applies at once`)
+  })
+}
