@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { sql } from 'drizzle-orm'
 import type { DbPool } from '../core/ports/db-pool.ts'
+import { settle } from './settle.ts'
 
 export function dbPoolSuite(name: string, make: () => Promise<DbPool> | DbPool): void {
   describe(`db pool conformance: ${name}`, () => {
@@ -19,13 +20,17 @@ export function dbPoolSuite(name: string, make: () => Promise<DbPool> | DbPool):
 
     test('runs queries on the migrated schema', async () => {
       const r = await pool.db.execute(sql`select count(*)::int as n from users`)
-      expect(Array.isArray(r) ? r : (r as { rows: unknown[] }).rows).toHaveLength(1)
+      const rows = (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows) as { n: unknown }[]
+      expect(rows).toHaveLength(1)
+      expect(typeof rows[0]?.n).toBe('number')
     })
 
     test('serves more concurrent queries than it has connections, without error', async () => {
       const n = pool.stats().max * 3 + 1
       const results = await Promise.all(Array.from({ length: n }, (_, i) => pool.db.execute(sql`select ${i}::int as i`)))
-      expect(results).toHaveLength(n)
+      // Each query answered with its own row (not merely n settled promises).
+      const values = results.map((r) => (Array.isArray(r) ? r : (r as { rows: unknown[] }).rows).map((row) => (row as { i: number }).i))
+      expect(values).toEqual(Array.from({ length: n }, (_, i) => [i]))
     })
 
     test('stats name the driver and a positive maximum', () => {
@@ -36,8 +41,8 @@ export function dbPoolSuite(name: string, make: () => Promise<DbPool> | DbPool):
 
     test('close() is idempotent', async () => {
       const other = await make()
-      await other.close()
-      await other.close()
+      expect(await settle(other.close())).toBe('done')
+      expect(await settle(other.close())).toBe('done')
     })
   })
 }

@@ -4,7 +4,7 @@
  * use `bun:test`). Semver-guarded: a suite may gain cases in a minor version (a backend that
  * broke the port's contract may start failing), never lose them.
  */
-export { cacheSuite } from './cache.ts'
+export { cacheSuite, type CacheSuiteOptions } from './cache.ts'
 export { dbPoolSuite } from './db-pool.ts'
 export { dbRouterSuite } from './db-router.ts'
 export { llmDispatchSuite, scriptedJob } from './llm-dispatch.ts'

@@ -136,10 +136,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
  * @example
  * llmDispatchSuite('in-process', (limits) => createInProcessDispatch(limits))
  */
-export function llmDispatchSuite(
-  name: string,
-  make: (limits: DispatchLimits) => LlmDispatch | Promise<LlmDispatch>,
-): void {
+export function llmDispatchSuite(name: string, make: (limits: DispatchLimits) => LlmDispatch | Promise<LlmDispatch>): void {
   describe(`llm dispatch conformance: ${name}`, () => {
     const cleanups: (() => Promise<void>)[] = []
     afterEach(async () => {
@@ -230,9 +227,7 @@ export function llmDispatchSuite(
       expect((await d.get(queued.id))!.status).toBe('queued')
       expect(await d.cancel(queued.id)).toBe(true)
       const events = await collect(d, queued.id)
-      expect(events).toEqual([
-        expect.objectContaining({ type: 'error', jobId: queued.id, seq: 1, code: 'CANCELLED' }),
-      ] as JobEvent[])
+      expect(events).toEqual([expect.objectContaining({ type: 'error', jobId: queued.id, seq: 1, code: 'CANCELLED' })] as JobEvent[])
       probe.release(running.id)
       await collect(d, running.id)
       expect(probe.calls.get(queued.id)).toBeUndefined()
@@ -269,7 +264,11 @@ export function llmDispatchSuite(
       expect(d.stats()).toEqual({ queued: 3, running: 2 })
       expect(infos.slice(2).map((i) => i.status)).toEqual(['queued', 'queued', 'queued'])
       const waiting = await Promise.all(ids.slice(2).map((id) => d.get(id)))
-      expect(waiting.map((w) => [w!.status, w!.position])).toEqual([['queued', 1], ['queued', 2], ['queued', 3]])
+      expect(waiting.map((w) => [w!.status, w!.position])).toEqual([
+        ['queued', 1],
+        ['queued', 2],
+        ['queued', 3],
+      ])
 
       probe.release(ids[0]!)
       await until(() => probe.started.length === 3, 'the first waiting job to start')

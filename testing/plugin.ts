@@ -14,6 +14,7 @@ import type { PluginContext, ScalePlugin } from '../core/plugins/contract.ts'
 import { checkSlotShape } from '../core/plugins/slot-shape.ts'
 import { SLOT_NAMES, type SlotName, type Slots } from '../core/ports/index.ts'
 import { CORE_VERSION } from '../core/version.ts'
+import { settle } from './settle.ts'
 
 export interface PluginSuiteOptions {
   /** Options that must be accepted (passed to the factory). Default `{}`. */
@@ -128,7 +129,7 @@ export function pluginSuite(
       const plugin = make()
       await plugin.setup(await context())
       await plugin.stop?.()
-      expect(await settle(plugin.stop?.())).toBe('stopped')
+      expect(await settle(plugin.stop?.())).toBe('done')
     })
   })
 }

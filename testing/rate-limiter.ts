@@ -1,5 +1,6 @@
 /** Conformance suite for the rate limiter slot: every backend runs it with its own factory. */
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { settle } from './settle.ts'
 import type { RateLimitDecision, RateLimiter, RateLimitRule } from '../core/ports/rate-limiter.ts'
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)))
@@ -16,10 +17,7 @@ const SLACK = 50
  * @example
  * rateLimiterSuite('memory', () => createMemoryRateLimiter())
  */
-export function rateLimiterSuite(
-  name: string,
-  make: () => Promise<RateLimiter> | RateLimiter,
-): void {
+export function rateLimiterSuite(name: string, make: () => Promise<RateLimiter> | RateLimiter): void {
   describe(`rate limiter conformance: ${name}`, () => {
     let limiter: RateLimiter
     beforeEach(async () => {
@@ -116,6 +114,28 @@ export function rateLimiterSuite(
       }
     })
 
+    test('no burst across a window boundary: 20 at the end of one window, then 20 at the start of the next, is refused', async () => {
+      // A fixed window that opens at a key's first call lets all 40 through within ~200 ms
+      // under a 20-per-second rule; a sliding window keeps the first 20 counted for a second.
+      const key = uniqueKey('boundary')
+      const rule = { limit: 20, windowMs: 1000 }
+      const opened = Date.now()
+      expect((await limiter.consume(key, rule)).allowed).toBe(true)
+      await sleep(opened + rule.windowMs - 150 - Date.now())
+      const full = Date.now()
+      const first = await drain(key, rule, 19)
+      expect(first.every((d) => d.allowed)).toBe(true)
+      // Past the boundary of any window that opened at the first call.
+      await sleep(opened + rule.windowMs + 50 - Date.now())
+      const second = await drain(key, rule, 20)
+      const elapsed = Date.now() - full
+      const allowed = second.filter((d) => d.allowed).length
+      // At most the first call's unit (it left the window) and what slid back since the
+      // window filled; with timers on time that is 1 + 20 * 0.2 = 5, far below 20.
+      expect(allowed).toBeLessThanOrEqual(1 + Math.floor((rule.limit * elapsed) / rule.windowMs) + 1)
+      expect(allowed).toBeLessThan(rule.limit)
+    })
+
     test('keys are independent', async () => {
       const a = uniqueKey('a')
       const b = uniqueKey('b')
@@ -137,20 +157,16 @@ export function rateLimiterSuite(
     test('200 concurrent calls with a limit of 50: exactly 50 allowed, each unit once', async () => {
       const key = uniqueKey('concurrent')
       const rule = { limit: 50, windowMs: 60_000 }
-      const decisions = await Promise.all(
-        Array.from({ length: 200 }, () => limiter.consume(key, rule)),
-      )
+      const decisions = await Promise.all(Array.from({ length: 200 }, () => limiter.consume(key, rule)))
       const allowed = decisions.filter((d) => d.allowed)
       expect(allowed.length).toBe(50)
-      expect(allowed.map((d) => d.remaining).sort((x, y) => x - y)).toEqual(
-        Array.from({ length: 50 }, (_, i) => i),
-      )
+      expect(allowed.map((d) => d.remaining).sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i))
       expect(decisions.filter((d) => !d.allowed).every((d) => d.retryAfterMs > 0)).toBe(true)
     })
 
     test('stop can be called twice', async () => {
-      await limiter.stop?.()
-      await limiter.stop?.()
+      expect(await settle(limiter.stop?.())).toBe('done')
+      expect(await settle(limiter.stop?.())).toBe('done')
     })
   })
 }

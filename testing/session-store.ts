@@ -1,19 +1,19 @@
 /** Conformance suite for the session slot: every backend runs it with its own factory. */
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { settle } from './settle.ts'
 import type { SessionStore, Turn } from '../core/ports/session.ts'
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)))
 /** Ids unique per test, so runs sharing one Redis never collide. */
 const uniqueId = (label: string) => `conformance:${label}:${crypto.randomUUID()}`
-const turns = (...contents: string[]): Turn[] =>
-  contents.map((content, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content }))
+const turns = (...contents: string[]): Turn[] => contents.map((content, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content }))
 
 export interface SessionStoreSuiteOptions {
   /**
-   * The sliding TTL (ms) of sessions and buffers in the stores `make` returns. Give a short
-   * one (200-1000 ms) to run the expiry tests; without it they are skipped.
+   * The sliding TTL (ms) of sessions and buffers in the stores `make` returns: give a short
+   * one (200-1000 ms). Expiry is part of the port's contract, so it is required.
    */
-  ttlMs?: number
+  ttlMs: number
 }
 
 /**
@@ -23,12 +23,8 @@ export interface SessionStoreSuiteOptions {
  * @example
  * sessionStoreSuite('memory', () => createMemorySessionStore({ ttlMs: 400 }), { ttlMs: 400 })
  */
-export function sessionStoreSuite(
-  name: string,
-  make: () => Promise<SessionStore> | SessionStore,
-  opts: SessionStoreSuiteOptions = {},
-): void {
-  const ttl = opts.ttlMs
+export function sessionStoreSuite(name: string, make: () => Promise<SessionStore> | SessionStore, opts: SessionStoreSuiteOptions): void {
+  const ttl = opts?.ttlMs
   describe(`session store conformance: ${name}`, () => {
     let store: SessionStore
     beforeEach(async () => {
@@ -80,6 +76,11 @@ export function sessionStoreSuite(
       expect(await store.get(b)).toEqual({ y: 2 })
     })
 
+    test('the suite is told the TTL of the stores under test', () => {
+      // Without it the expiry cases below could not run; a store without expiry breaks the port.
+      expect(typeof ttl === 'number' && ttl > 0 ? 'declared' : 'sessionStoreSuite(name, make, { ttlMs }) needs ttlMs').toBe('declared')
+    })
+
     test.skipIf(!ttl)('sessions expire after the TTL, and get slides it', async () => {
       const t = ttl as number
       const user = uniqueId('ttl')
@@ -124,9 +125,7 @@ export function sessionStoreSuite(
 
     test('50 concurrent acquireLock calls: exactly one token', async () => {
       const key = uniqueId('lock-race')
-      const results = await Promise.all(
-        Array.from({ length: 50 }, () => store.acquireLock(key, 5_000)),
-      )
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.acquireLock(key, 5_000)))
       expect(results.filter((r) => r !== null).length).toBe(1)
     })
 
@@ -204,8 +203,8 @@ export function sessionStoreSuite(
     })
 
     test('stop can be called twice', async () => {
-      await store.stop?.()
-      await store.stop?.()
+      expect(await settle(store.stop?.())).toBe('done')
+      expect(await settle(store.stop?.())).toBe('done')
     })
   })
 }

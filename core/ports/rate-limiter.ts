@@ -2,7 +2,7 @@
  * Rate limiter slot: decides whether one more unit of work fits in a key's window.
  *
  * Contract: `consume` is atomic per key (two concurrent calls never both take the last
- * unit); a denied call takes nothing; windows slide (a request leaves the window exactly
+ * unit); a denied call takes nothing; windows must slide (a request leaves the window exactly
  * `windowMs` after it was counted, approximated by weighting the previous fixed window).
  * Left out on purpose: where keys come from (client IP, user, route group are the
  * caller's business) and how a backend stores counters.
