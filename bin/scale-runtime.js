@@ -31,14 +31,23 @@ if (process.versions.bun) {
   })
 }
 
-/** The Bun binary of the `bun` npm package (installed with scale-runtime), else `bun` from the PATH. */
+/**
+ * The Bun binary: the platform package the `bun` dependency installs (it works even when
+ * install scripts were skipped), else the `bun` package's own, else `bun` from the PATH.
+ */
 function bunBinary() {
-  try {
-    const pkg = createRequire(import.meta.url).resolve('bun/package.json')
-    const exe = join(dirname(pkg), 'bin', 'bun.exe') // the package's binary has this name on every platform
-    if (existsSync(exe)) return exe
-  } catch {
-    // not installed next to us
+  const require = createRequire(import.meta.url)
+  const candidates = [
+    [`@oven/bun-${process.platform}-${process.arch}/package.json`, 'bin/bun'],
+    ['bun/package.json', 'bin/bun.exe'],
+  ]
+  for (const [pkg, file] of candidates) {
+    try {
+      const exe = join(dirname(require.resolve(pkg, { paths: [dirname(require.resolve('bun/package.json'))] })), file)
+      if (existsSync(exe)) return exe
+    } catch {
+      // not installed; try the next
+    }
   }
   return 'bun'
 }

@@ -57,13 +57,6 @@ export async function slotOf<S extends SlotName>(plugin: ScalePlugin, slot: S, c
   })
 }
 
-/** 'stopped' when `p` resolves, else the error: a second stop that throws fails the case. */
-export const settle = (p: unknown): Promise<unknown> =>
-  Promise.resolve(p).then(
-    () => 'stopped',
-    (e: unknown) => e,
-  )
-
 /**
  * Runs the plugin contract against a package's default export.
  *

@@ -46,8 +46,8 @@ export interface PluginFactory<S extends TSchema> {
  */
 export function definePlugin<S extends TSchema = TObject<{}>>(def: PluginDefinition<S>): PluginFactory<S> {
   const schema = (def.options ?? Type.Object({}, { additionalProperties: false })) as S
-  const factory = (input?: PluginOptionsInput<S>): ScalePlugin => {
-    const options = checkOptions(def.manifest.name, schema, input ?? {})
+  const factory = (input?: unknown): ScalePlugin => {
+    const options: Static<S> = checkOptions<TSchema>(def.manifest.name, schema, input ?? {})
     let body: PluginBody
     try {
       body = def.create(options)
@@ -57,7 +57,8 @@ export function definePlugin<S extends TSchema = TObject<{}>>(def: PluginDefinit
     }
     return { ...body, manifest: def.manifest }
   }
-  return Object.assign(factory, { manifest: def.manifest, options: schema })
+  // The parameter is checked at run time; its static type is PluginOptionsInput<S>.
+  return Object.assign(factory, { manifest: def.manifest, options: schema }) as PluginFactory<S>
 }
 
 /** Validate `input` against `schema` after filling in defaults; the result is a fresh copy. */
