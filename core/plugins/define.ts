@@ -4,8 +4,8 @@
  * plugin is set up); a wrong one stops the process with `PLUGIN_OPTIONS_INVALID` naming the
  * plugin and the option.
  */
-import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
+import { Type, TypeGuard, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox'
+import { Value, ValueErrorType } from '@sinclair/typebox/value'
 import { ScaleError, isScaleError, quote } from '../errors.ts'
 import type { PluginManifest, ScalePlugin } from './contract.ts'
 
@@ -72,12 +72,15 @@ export function checkOptions<S extends TSchema>(plugin: string, schema: S, input
     const where = error.path.replace(/^\//, '').replaceAll('/', '.')
     const what = error.value === undefined ? 'missing' : quote(error.value)
     const valid = error.schema.description ?? error.message
-    const extra = !where && error.message.includes('additional') ? ` (${Object.keys(input).join(', ')} given)` : ''
+    if (error.type === ValueErrorType.ObjectAdditionalProperties) {
+      const known = TypeGuard.IsObject(schema) ? Object.keys(schema.properties).join(', ') : ''
+      throw new ScaleError('PLUGIN_OPTIONS_INVALID', `plugin ${quote(plugin)} has no option ${where}; its options are ${known || 'none'}`)
+    }
     throw new ScaleError(
       'PLUGIN_OPTIONS_INVALID',
       where
         ? `plugin ${quote(plugin)} option ${where} is ${what}; expected ${valid}`
-        : `plugin ${quote(plugin)} options are not valid: ${error.message}${extra}`,
+        : `plugin ${quote(plugin)} options are not valid: ${error.message}`,
     )
   }
   return value as Static<S>

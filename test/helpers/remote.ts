@@ -10,10 +10,17 @@ export interface Proc {
   output: () => string
 }
 
+/** Where and how {@link spawnUntil} starts: another command line (instead of `bun <entry>`), folder, or start deadline. */
+export interface SpawnOptions {
+  argv?: string[]
+  cwd?: string
+  timeoutMs?: number
+}
+
 /** Start `bun <entry>` from the repository root; resolves once `ready` (capturing the port) matches its output. */
-export async function spawnUntil(entry: string, env: Record<string, string>, ready: RegExp): Promise<Proc> {
-  const proc = Bun.spawn([process.execPath, entry], {
-    cwd: ROOT,
+export async function spawnUntil(entry: string, env: Record<string, string>, ready: RegExp, opts: SpawnOptions = {}): Promise<Proc> {
+  const proc = Bun.spawn(opts.argv ?? [process.execPath, entry], {
+    cwd: opts.cwd ?? ROOT,
     env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdout: 'pipe',
     stderr: 'pipe',
@@ -32,7 +39,7 @@ export async function spawnUntil(entry: string, env: Record<string, string>, rea
   void drain(proc.stdout as ReadableStream<Uint8Array>)
   void drain(proc.stderr as ReadableStream<Uint8Array>)
   // Generous: a start pays for PGlite or the plugin wiring, on a machine that may be busy.
-  const deadline = Date.now() + 60_000
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000)
   while (Date.now() < deadline) {
     const m = ready.exec(text)
     if (m) return { base: `http://127.0.0.1:${m[1]}`, proc, output: () => text }
