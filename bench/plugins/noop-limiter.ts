@@ -1,6 +1,5 @@
 /** Bench-only plugin: a rate limiter slot that allows everything, to measure what the limiter itself costs. */
-import type { ScalePlugin } from '../../core/plugins/contract.ts'
-import type { RateLimitDecision } from '../../core/ports/rate-limiter.ts'
+import type { RateLimitDecision, ScalePlugin } from 'scale-runtime/plugin'
 
 // Never use outside the bench: it turns rate limiting off. The guard still awaits consume()
 // and writes the headers, so only the limiter's own work drops out of the measurement.

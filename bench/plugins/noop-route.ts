@@ -1,6 +1,6 @@
 /** Bench-only plugin: `GET /v1/bench/noop`, an authenticated route that does no work of its own. */
 import { Elysia } from 'elysia'
-import type { ScalePlugin } from '../../core/plugins/contract.ts'
+import type { ScalePlugin } from 'scale-runtime/plugin'
 
 /**
  * Mounted through the plugin contract with the core's guard, so a request runs the whole
