@@ -35,6 +35,8 @@ export { CORE_VERSION } from './version.ts'
 export { SLOT_NAMES } from './ports/index.ts'
 export type * from './ports/index.ts'
 export type { Tier, ResolvedConfig } from './config/define.ts'
+/** The database tables (Drizzle), for a plugin that opens its own connections (replicas) and needs a `Db` like the core's. */
+export * as dbSchema from './db/schema.ts'
 export type { RouteGroup } from './http/guard.ts'
 export type { Principal } from './services/tokens.ts'
 

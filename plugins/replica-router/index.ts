@@ -2,8 +2,7 @@
  * `replica-router`: reads on PostgreSQL streaming replicas, writes on the primary, and every
  * user still reads their own writes (by WAL position). See README.md beside this file.
  */
-import type { ScalePlugin } from '../../core/plugins/contract.ts'
-import { ScaleError } from '../../core/errors.ts'
+import { ScaleError, type ScalePlugin } from 'scale-runtime/plugin'
 import { registerReplicaMetrics } from './metrics.ts'
 import { redact, resolveOptions, type ReplicaRouterOptions } from './options.ts'
 import { createReplicaRouter, type ReplicaRouter } from './router.ts'

@@ -7,7 +7,7 @@
  * position it knows for the user: two instances writing for one user at once can then never
  * overwrite a newer mark with an older one. A reader takes the highest unexpired field.
  */
-import type { SessionData, SessionStore } from '../../core/ports/session.ts'
+import type { SessionData, SessionStore } from 'scale-runtime/plugin'
 
 const FIELD = 'wal:'
 

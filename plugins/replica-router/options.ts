@@ -1,7 +1,5 @@
 /** replica-router options, their defaults, and their checks (once, at set-up). */
-import type { ResolvedConfig } from '../../core/config/define.ts'
-import { parseDuration, type Duration } from '../../core/duration.ts'
-import { ScaleError, quote } from '../../core/errors.ts'
+import { parseDuration, quote, ScaleError, type Duration, type ResolvedConfig } from 'scale-runtime/plugin'
 
 export interface ReplicaRouterOptions {
   /** Replica connection URLs. @default DATABASE_REPLICA_URLS, comma-separated */

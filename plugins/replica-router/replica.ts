@@ -4,9 +4,7 @@
  */
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres, { type Sql } from 'postgres'
-import * as schema from '../../core/db/schema.ts'
-import type { Db } from '../../core/ports/db-pool.ts'
-import type { ReadTargetStats } from '../../core/ports/db-router.ts'
+import { dbSchema as schema, type Db, type ReadTargetStats } from 'scale-runtime/plugin'
 import { type LagClock, parseLsn } from './lsn.ts'
 
 export type ReplicaState = ReadTargetStats['state']

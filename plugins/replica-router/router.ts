@@ -4,9 +4,7 @@
  * come from one poll per `lagPoll`; a read only compares numbers.
  */
 import type { Sql } from 'postgres'
-import type { Db } from '../../core/ports/db-pool.ts'
-import type { DbRouter, ReadTargetStats } from '../../core/ports/db-router.ts'
-import type { SessionStore } from '../../core/ports/session.ts'
+import type { Db, DbRouter, ReadTargetStats, SessionStore } from 'scale-runtime/plugin'
 import { LagClock, parseLsn } from './lsn.ts'
 import { createWriteMarks } from './marks.ts'
 import { Replica, type Trouble } from './replica.ts'

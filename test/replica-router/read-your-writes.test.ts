@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Runtime } from '../../core/app.ts'
 import replicaRouter, { createReplicaRouter, type ReplicaRouter } from '../../plugins/replica-router/index.ts'
-import { dbRouterSuite } from '../conformance/db-router.ts'
+import { dbRouterSuite } from 'scale-runtime/testing'
 import { postgresServerMissing } from '../helpers/private-postgres.ts'
 import { client, HOOK_TIMEOUT, startRuntime } from '../helpers/runtime.ts'
 import { describeWith } from '../helpers/services.ts'
