@@ -73,7 +73,7 @@ export interface PluginApi {
 export interface PluginSetup {
   slots?: Partial<Slots>
   /**
-   * Routes and hooks, mounted after the core's own. A function is called once all slots are
+   * Routes and hooks, mounted before the core's routes (so global hooks see every route). A function is called once all slots are
    * wired, for routes that need the guard (authentication and rate limits) or other slots.
    */
   app?: AnyElysia | ((api: PluginApi) => AnyElysia)
