@@ -130,7 +130,8 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
   registerSlotMetrics(metrics.registry, slots)
   const provider = createProvider(config.llm)
   const secret = await jwtSecret(config, logger)
-  const tokens = createTokenService(config.auth, secret)
+  const users = createUserService(slots.dbRouter, runtime)
+  const tokens = createTokenService(config.auth, secret, { isActive: (id) => users.isActive(id) })
   const guard = createGuard({ config, tokens, limiter: slots.rateLimit, onLimited: (group) => metrics.rateLimited.inc({ group }) })
   const drain = createDrain()
 
@@ -180,7 +181,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     metrics,
     slots,
     tokens,
-    users: createUserService(slots.dbRouter, runtime),
+    users,
     conversations,
     sync: createSyncService(slots.dbRouter),
     chat,

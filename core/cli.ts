@@ -41,6 +41,21 @@ export const commands: Record<string, Command> = {
     summary: "change a user's role (admin: the console's status view; applies at once)",
     run: async (args) => (await import('./commands/operator.ts')).setRole(args),
   },
+  'disable-user': {
+    args: '<email>',
+    summary: "refuse the user's login and tokens (running instances within auth.revocationCheck)",
+    run: async (args) => (await import('./commands/operator.ts')).userState('disable-user', args),
+  },
+  'enable-user': {
+    args: '<email>',
+    summary: 'undo disable-user',
+    run: async (args) => (await import('./commands/operator.ts')).userState('enable-user', args),
+  },
+  'delete-user': {
+    args: '<email>',
+    summary: 'delete the user, their conversations and messages',
+    run: async (args) => (await import('./commands/operator.ts')).userState('delete-user', args),
+  },
   'new-plugin': {
     args: '<name> [--slot <slot>] [--dir <folder>]',
     summary: 'write a plugin package from the template into ./<name>',

@@ -54,3 +54,23 @@ export async function setRole(args: string[]): Promise<number> {
     console.log(`${user.email} is now ${user.role}; it applies at once`)
   })
 }
+
+/** `disable-user`, `enable-user`, `delete-user <email>`: revocation reaches running instances within auth.revocationCheck. */
+export async function userState(command: 'disable-user' | 'enable-user' | 'delete-user', args: string[]): Promise<number> {
+  if (args.length !== 1) {
+    console.error(`${command} takes one email, got ${JSON.stringify(args)}\nusage: scale-runtime ${command} <email>`)
+    return 2
+  }
+  const config = await loadConfig()
+  return withDatabase(async (database) => {
+    const users = createUserService(createPrimaryRouter(createStaticPool(database, 1)), await detectRuntime())
+    const within = `running instances refuse their tokens within auth.revocationCheck (${config.auth.revocationCheckMs} ms)`
+    if (command === 'delete-user') {
+      const user = await users.remove(args[0]!)
+      console.log(`${user.email} is deleted with their conversations; ${within}`)
+    } else {
+      const user = await users.setDisabled(args[0]!, command === 'disable-user')
+      console.log(command === 'disable-user' ? `${user.email} is disabled; ${within}` : `${user.email} is enabled again`)
+    }
+  })
+}

@@ -45,7 +45,7 @@ export interface ResolvedConfig {
     pool: { max: number; acquireTimeoutMs: number; slowQueryMs: number }
   }
   redis: { url?: string; keyPrefix: string; commandTimeoutMs: number }
-  auth: { jwtSecret?: string; issuer: string; audience: string; tokenTtlMs: number; tokenCacheSize: number }
+  auth: { jwtSecret?: string; issuer: string; audience: string; tokenTtlMs: number; tokenCacheSize: number; revocationCheckMs: number }
   llm: {
     provider: 'anthropic' | 'fake'
     apiKey?: string
@@ -61,7 +61,7 @@ export interface ResolvedConfig {
     bufferTurns: number
   }
   websocket: { idleTimeoutMs: number; maxFrameBytes: number; maxBufferedBytes: number; slowClientTimeoutMs: number }
-  tiers: Record<Tier, TierLimits>
+  tiers: Record<Tier, ResolvedTierLimits>
   anonymous: { requestsPerMinute: number }
   logging: { level: string; requests: boolean }
   metrics: { enabled: boolean }
@@ -70,7 +70,10 @@ export interface ResolvedConfig {
   plugins: PluginEntry[]
 }
 
-export const DEFAULT_TIERS: Record<Tier, TierLimits> = {
-  free: { requestsPerMinute: { api: 600, sync: 120 }, chatPerMinute: 20, maxTokens: 1024 },
-  paid: { requestsPerMinute: { api: 3000, sync: 600 }, chatPerMinute: 100, maxTokens: 4096 },
+/** A tier's row with every optional limit filled in. */
+export type ResolvedTierLimits = TierLimits & { maxSockets: number }
+
+export const DEFAULT_TIERS: Record<Tier, ResolvedTierLimits> = {
+  free: { requestsPerMinute: { api: 600, sync: 120 }, chatPerMinute: 20, maxTokens: 1024, maxSockets: 10 },
+  paid: { requestsPerMinute: { api: 3000, sync: 600 }, chatPerMinute: 100, maxTokens: 4096, maxSockets: 50 },
 }

@@ -118,6 +118,7 @@ export function resolveConfig(input: ScaleConfig, env: Env = {}): ResolvedConfig
       audience: c.auth?.audience ?? 'scale-runtime-api',
       tokenTtlMs: d(c.auth?.tokenTtl, 3_600_000),
       tokenCacheSize: c.auth?.tokenCacheSize ?? 10_000,
+      revocationCheckMs: d(c.auth?.revocationCheck, 5_000),
     },
     llm: {
       provider,
@@ -139,7 +140,10 @@ export function resolveConfig(input: ScaleConfig, env: Env = {}): ResolvedConfig
       maxBufferedBytes: c.websocket?.maxBufferedBytes ?? 1024 * 1024,
       slowClientTimeoutMs: d(c.websocket?.slowClientTimeout, 30_000),
     },
-    tiers: c.tiers ?? DEFAULT_TIERS,
+    tiers: {
+      free: { ...DEFAULT_TIERS.free, ...c.tiers?.free },
+      paid: { ...DEFAULT_TIERS.paid, ...c.tiers?.paid },
+    },
     anonymous: { requestsPerMinute: c.anonymous?.requestsPerMinute ?? 60 },
     logging: { level: c.logging?.level ?? 'info', requests: c.logging?.requests ?? true },
     metrics: { enabled: c.metrics?.enabled ?? true },

@@ -26,6 +26,7 @@ export const TierLimits = T.Object(
     ),
     chatPerMinute: positiveInt('chat messages per minute'),
     maxTokens: positiveInt('maximum tokens in one reply', 1_000_000),
+    maxSockets: T.Optional(positiveInt('WebSocket connections one user may hold open on one instance', 100_000)),
   },
   { additionalProperties: false },
 )
@@ -90,6 +91,7 @@ export const ConfigSchema = T.Object(
           tokenCacheSize: T.Optional(
             T.Integer({ minimum: 0, maximum: 10_000_000, description: 'verified tokens remembered (0 turns it off)' }),
           ),
+          revocationCheck: T.Optional(duration('how long a user is known active before it is asked again (disabled or deleted users)')),
         },
         { additionalProperties: false },
       ),

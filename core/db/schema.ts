@@ -26,6 +26,8 @@ export const users = pgTable(
       .default('user'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    /** Set by an operator (`npm run cli -- disable-user`): the user's tokens stop working. */
+    disabledAt: timestamp('disabled_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [uniqueIndex('users_email_key').on(t.email)],
 )

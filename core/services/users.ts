@@ -1,10 +1,10 @@
-/** Users: register, log in, read, and the operator's tier change. */
+/** Users: register, log in, read, and the operator's tier change, disable and delete. */
 import { eq } from 'drizzle-orm'
 import type { Tier } from '../config/define.ts'
 import { ScaleError, notFound, quote } from '../errors.ts'
 import type { DbRouter } from '../ports/db-router.ts'
 import type { RuntimeAdapter } from '../runtime/index.ts'
-import { users } from '../db/schema.ts'
+import { changes, idempotencyKeys, users } from '../db/schema.ts'
 
 /** `admin` may read the runtime's status (`/v1/admin/status`, the console's status view). */
 export type Role = 'user' | 'admin'
@@ -60,6 +60,8 @@ export function createUserService(router: DbRouter, runtime: RuntimeAdapter) {
       if (!(await runtime.verifyPassword(password, row.passwordHash))) {
         throw new ScaleError('UNAUTHORIZED', 'email or password is wrong')
       }
+      // Only after the password check, so a disabled account is not revealed to a guesser.
+      if (row.disabledAt) throw new ScaleError('UNAUTHORIZED', 'this account is disabled')
       return toPublic(row)
     },
 
@@ -87,6 +89,43 @@ export function createUserService(router: DbRouter, runtime: RuntimeAdapter) {
     /** Operator only (CLI): users cannot change their own tier. */
     async setTier(email: string, tier: Tier): Promise<PublicUser> {
       return toPublic(await updateByEmail(email, { tier }))
+    },
+
+    /**
+     * Whether a token's user may still act: `false` once the user is disabled or deleted.
+     * Read from the primary, since a replica may lag behind the operator's change.
+     */
+    async isActive(id: string): Promise<boolean> {
+      const [row] = await router.write().select({ disabledAt: users.disabledAt }).from(users).where(eq(users.id, id)).limit(1)
+      return row !== undefined && row.disabledAt === null
+    },
+
+    /** Operator only (CLI): disable (or with `false`, enable again) a user's account and tokens. */
+    async setDisabled(email: string, disabled: boolean): Promise<PublicUser> {
+      const now = new Date()
+      const rows = await router
+        .write()
+        .update(users)
+        .set({ disabledAt: disabled ? now : null, updatedAt: now })
+        .where(eq(users.email, email.trim().toLowerCase()))
+        .returning()
+      if (!rows[0]) throw notFound(`user ${quote(email)}`)
+      return toPublic(rows[0])
+    },
+
+    /** Operator only (CLI): delete a user with their conversations and messages. */
+    async remove(email: string): Promise<PublicUser> {
+      const removed = await router.write().transaction(async (tx) => {
+        // Conversations and messages go by cascade; the change log and idempotency keys have no
+        // foreign key (they are written on hot paths), so they go by hand.
+        const [row] = await tx.delete(users).where(eq(users.email, email.trim().toLowerCase())).returning()
+        if (!row) return undefined
+        await tx.delete(changes).where(eq(changes.userId, row.id))
+        await tx.delete(idempotencyKeys).where(eq(idempotencyKeys.userId, row.id))
+        return row
+      })
+      if (!removed) throw notFound(`user ${quote(email)}`)
+      return toPublic(removed)
     },
   }
 }
