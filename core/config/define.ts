@@ -42,6 +42,7 @@ export interface ResolvedConfig {
     url?: string
     dataDir: string
     migrate: boolean
+    statementTimeoutMs: number
     pool: { max: number; acquireTimeoutMs: number; slowQueryMs: number }
   }
   redis: { url?: string; keyPrefix: string; commandTimeoutMs: number }

@@ -105,6 +105,7 @@ export function resolveConfig(input: ScaleConfig, env: Env = {}): ResolvedConfig
       url: c.database?.url,
       dataDir: c.database?.dataDir ?? './data',
       migrate: c.database?.migrate ?? true,
+      statementTimeoutMs: d(c.database?.statementTimeout, 30_000),
       pool: {
         max: c.database?.pool?.max ?? 10,
         acquireTimeoutMs: d(c.database?.pool?.acquireTimeout, 5_000),

@@ -57,6 +57,7 @@ export const ConfigSchema = T.Object(
           url: T.Optional(T.String({ pattern: '^postgres(ql)?://', description: 'a postgres:// or postgresql:// URL' })),
           dataDir: T.Optional(T.String({ minLength: 1, description: "a folder for the embedded database, or 'memory://'" })),
           migrate: T.Optional(T.Boolean({ description: 'true or false' })),
+          statementTimeout: T.Optional(duration('the longest one SQL statement may run on PostgreSQL (0 for no limit)')),
           pool: T.Optional(
             T.Object(
               {

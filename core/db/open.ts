@@ -7,6 +7,7 @@ import type { PGlite } from '@electric-sql/pglite'
 import type { Sql } from 'postgres'
 import type { ResolvedConfig } from '../config/define.ts'
 import type { Db } from '../ports/db-pool.ts'
+import { createOutageGate } from './outage-gate.ts'
 import * as schema from './schema.ts'
 
 export interface Database {
@@ -22,18 +23,24 @@ export async function openDatabase(cfg: ResolvedConfig['database']): Promise<Dat
   if (cfg.url) {
     const { default: postgres } = await import('postgres')
     const { drizzle } = await import('drizzle-orm/postgres-js')
-    const client = postgres(cfg.url, {
+    const gate = createOutageGate({ openMs: 1_000 })
+    const raw = postgres(cfg.url, {
       max: cfg.pool.max,
-      connect_timeout: Math.ceil(cfg.pool.acquireTimeoutMs / 1000),
+      // Bounds each connection attempt, so an unreachable server fails queries in seconds.
+      connect_timeout: Math.max(1, Math.ceil(cfg.pool.acquireTimeoutMs / 1000)),
+      backoff: gate.backoff,
       idle_timeout: 60,
+      // Bounds each statement on the server: a stuck query ends with 57014 (answered as 503).
+      connection: { statement_timeout: cfg.statementTimeoutMs },
       onnotice: () => {},
     })
+    const client = gate.guard(raw)
     let closed: Promise<void> | undefined
     return {
       driver: 'postgres',
       db: drizzle(client, { schema }) as unknown as Db,
       postgres: client,
-      close: () => (closed ??= client.end({ timeout: 5 })),
+      close: () => (closed ??= raw.end({ timeout: 5 })),
     }
   }
   const { PGlite } = await import('@electric-sql/pglite')

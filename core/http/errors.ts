@@ -1,10 +1,11 @@
 /**
  * Turns every failure into the API's error shape `{ error: { code, message } }`: coded
- * errors keep their status, validation and parse failures are 400, unknown routes 404,
- * anything else a 500 whose details go to the log, never to the client.
+ * errors keep their status, validation and parse failures are 400, unknown routes 404, an
+ * unreachable database 503 UNAVAILABLE with Retry-After, anything else a 500 whose details go to the log, never to the client.
  */
 import { Elysia, ValidationError } from 'elysia'
 import type { Logger } from 'pino'
+import { databaseUnavailable } from '../db/errors.ts'
 import { ScaleError, isScaleError } from '../errors.ts'
 
 export function errorBody(code: string, message: string): string {
@@ -57,6 +58,11 @@ function toResponse(code: string | number, error: unknown, request: Request, pat
   const status = (error as { status?: number }).status
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return errorResponse(status, status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED', (error as Error).message || 'bad request')
+  }
+  const unavailable = databaseUnavailable(error)
+  if (unavailable) {
+    logger.warn({ reason: unavailable.message, method: request.method, path }, 'database unavailable')
+    return scaleErrorResponse(unavailable)
   }
   logger.error({ err: error, method: request.method, path }, 'unhandled error')
   return errorResponse(500, 'INTERNAL', 'internal error; the details are in the server log')

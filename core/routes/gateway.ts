@@ -22,6 +22,7 @@
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../http/deps.ts'
 import { bearer, rateLimited, rateLimitHeaders, tierRules } from '../http/guard.ts'
+import { databaseUnavailable } from '../db/errors.ts'
 import { ScaleError, isScaleError, unauthorized } from '../errors.ts'
 import {
   anthropicErrorType,
@@ -48,6 +49,8 @@ export function gatewayRoutes({ config, tokens, slots, provider, logger, metrics
   /** A thrown value as Anthropic's error body; unknown failures are logged, never shown. */
   function errorOf(e: unknown): { status: number; type: string; message: string; headers?: Record<string, string> } {
     if (isScaleError(e)) return { ...anthropicErrorType(e), message: e.message, headers: e.headers }
+    const unavailable = databaseUnavailable(e)
+    if (unavailable) return errorOf(unavailable)
     logger.error({ err: e, path: '/v1/messages' }, 'gateway failure')
     return { status: 500, type: 'api_error', message: 'internal error; the details are in the server log' }
   }
