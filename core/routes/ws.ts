@@ -2,13 +2,17 @@
  * `GET /v1/ws`: the chat over one WebSocket. Authenticated before the upgrade (token in
  * `?token=` or as a `Sec-WebSocket-Protocol` value; Origin checked against
  * `server.allowedOrigins`), then JSON frames per API.md: send, resume, cancel, ping.
- * Slow clients: see chat/socket-sink.ts (pause, then close with 4008 and resume).
+ * Slow clients: see chat/socket-sink.ts (pause, then close with 4008 and resume). A user
+ * holds at most their tier's `maxSockets` on one instance (more close with 4429), and a
+ * user disabled or deleted meanwhile has their open sockets closed with 4401.
  */
 import { Elysia, t } from 'elysia'
 import { type ClientFrame, type ProtocolError, parseFrame } from '../chat/frames.ts'
 import { createSocketSink, type SocketSink } from '../chat/socket-sink.ts'
+import { databaseUnavailable } from '../db/errors.ts'
 import { ScaleError, isScaleError } from '../errors.ts'
 import { bearer, tierRules } from '../http/guard.ts'
+import { CLOSE_REVOKED, CLOSE_TOO_MANY_SOCKETS, createUserSockets, REVOKED_REASON } from './ws-users.ts'
 import type { AppDeps } from '../http/deps.ts'
 import { CLOSE_RESTART } from '../http/drain.ts'
 import type { JobEvent } from '../ports/llm-dispatch.ts'
@@ -17,6 +21,7 @@ import type { Principal } from '../services/tokens.ts'
 interface Conn {
   user: Principal
   sink: SocketSink
+  close(code: number, reason: string): void
 }
 
 /** The token from `?token=`, `Authorization: Bearer`, or a subprotocol that looks like a JWT. */
@@ -41,6 +46,7 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }
   drain.onDrain(() => {
     for (const s of sockets.values()) s.close(CLOSE_RESTART, 'server restarting: reconnect and resume')
   })
+  const userSockets = createUserSockets(tokens, config.auth.revocationCheckMs, logger)
 
   const stream = (c: Conn, jobId: string, open: (after: number, signal: AbortSignal) => AsyncIterable<JobEvent>, afterSeq: number) =>
     void c.sink.pump(
@@ -94,18 +100,26 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }
     open(ws) {
       const user = verified.get(ws.data.request)
       if (!user) return ws.close(1011, 'not authenticated')
+      if (drain.draining) return ws.close(CLOSE_RESTART, 'server restarting: reconnect and resume')
+      const max = config.tiers[user.tier].maxSockets
+      if (userSockets.count(user.userId) >= max) {
+        metrics.rateLimited.inc({ group: 'sockets' })
+        return ws.close(CLOSE_TOO_MANY_SOCKETS, `too many sockets: at most ${max} open at once for this user`)
+      }
+      const close = (code: number, reason: string) => ws.close(code, reason)
       const sink = createSocketSink(
-        { send: (d) => ws.send(d), close: (code, reason) => ws.close(code, reason), getBufferedAmount: () => ws.raw.getBufferedAmount() },
+        { send: (d) => ws.send(d), close, getBufferedAmount: () => ws.raw.getBufferedAmount() },
         config.websocket,
       )
-      if (drain.draining) return ws.close(CLOSE_RESTART, 'server restarting: reconnect and resume')
-      conns.set(ws.id, { user, sink })
+      conns.set(ws.id, { user, sink, close })
       sockets.set(ws.id, ws)
+      userSockets.add(user.userId, ws.id, close)
       metrics.sockets.inc()
     },
     async message(ws, raw) {
       const c = conns.get(ws.id)
       if (!c) return
+      if (!(await tokens.isActive(c.user.userId).catch(() => true))) return c.close(CLOSE_REVOKED, REVOKED_REASON)
       const frame = parseFrame(raw)
       if (frame.type === 'error') {
         c.sink.write(frame)
@@ -113,7 +127,8 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }
       }
       try {
         await handle(c, frame)
-      } catch (e) {
+      } catch (err) {
+        const e = databaseUnavailable(err) ?? err
         if (!isScaleError(e)) logger.error({ err: e, frame: frame.type }, 'websocket frame failed')
         c.sink.write(errorFrame(e, frame))
       }
@@ -127,6 +142,7 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }
       c.sink.closed()
       conns.delete(ws.id)
       sockets.delete(ws.id)
+      userSockets.remove(c.user.userId, ws.id)
       metrics.sockets.dec()
     },
   })
