@@ -315,6 +315,16 @@ export function llmDispatchSuite(name: string, make: (limits: DispatchLimits) =>
       await expect(collect(d, id)).rejects.toMatchObject({ code: 'NOT_FOUND' })
     })
 
+    test('resuming after a seq beyond the last, on a running job, ends when the job ends', async () => {
+      const { d, probe } = await setup()
+      const info = await d.submit(scriptedJob({ hold: true, deltas: 2 }))
+      await until(() => probe.signals.has(info.id), 'the runner to start')
+      const events = collect(d, info.id, 1000)
+      probe.release(info.id)
+      expect(await events).toEqual([])
+      expect((await d.get(info.id))!.status).toBe('done')
+    })
+
     test('events end quietly when the subscriber aborts; the job goes on', async () => {
       const { d, probe } = await setup()
       const info = await d.submit(scriptedJob({ hold: true }))

@@ -198,22 +198,30 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
         }
         // Ended before the replay began: the replay had it all (a resume after the last event gets nothing).
         if (state.ended || signal?.aborted) return
-        const live = getReader().follow(key, last)
+        // Follow from what exists, not from `last`: a client that asks after a seq beyond the
+        // last one still has to learn when the job ends (its final event has a lower seq).
+        const live = getReader().follow(key, Math.min(last, state.seq))
         try {
           while (!signal?.aborted) {
             const batch = await live.next(signal, IDLE_CHECK_MS)
             if (batch.length === 0 && !signal?.aborted) {
               // Quiet for a while: make sure the job still exists and nothing was missed.
-              if (!(await store.read(command, jobId))) throw new ScaleError('NOT_FOUND', `job ${quote(jobId)} expired`)
+              const now = await store.read(command, jobId)
+              if (!now) throw new ScaleError('NOT_FOUND', `job ${quote(jobId)} expired`)
               for await (const ev of replay()) {
                 yield ev
                 if (isFinal(ev) || signal?.aborted) return
               }
+              // Ended, and its final event is at or before `last`: nothing more will come.
+              if (now.ended) return
               continue
             }
             for (const [id, fields] of batch) {
               const ev = decodeEntry(jobId, id, fields)
-              if (ev.seq <= last) continue
+              if (ev.seq <= last) {
+                if (isFinal(ev)) return
+                continue
+              }
               last = ev.seq
               yield ev
               if (isFinal(ev) || signal?.aborted) return
