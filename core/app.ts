@@ -172,6 +172,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     session: slots.session,
     bufferTurns: config.llm.bufferTurns,
     lockTtlMs: lockTtl(config),
+    logger,
   })
   await slots.llmDispatch.start(runner)
 

@@ -1,8 +1,12 @@
 /**
  * The reply job runner the llm dispatch calls, wherever the job runs: streams the provider,
  * stores the assistant message once (keyed by the job id), updates the conversation buffer,
- * and releases the conversation's reply lock however the job ends.
+ * and releases the conversation's reply lock however the job ends. Once the message is
+ * stored the job ends with `done`: the buffer and the lock are best effort after that, so the
+ * job's state, its stream and the conversation never disagree (a Redis outage at that moment
+ * costs the buffer that turn, so the next reply's context may lack it; never the reply).
  */
+import type { Logger } from 'pino'
 import type { LlmProvider } from '../llm/provider.ts'
 import type { JobRunner, RunnerEvent, Usage } from '../ports/llm-dispatch.ts'
 import type { SessionStore } from '../ports/session.ts'
@@ -17,9 +21,11 @@ export interface RunnerDeps {
   session: SessionStore
   bufferTurns: number
   lockTtlMs: number
+  /** Where a failed buffer update is reported. */
+  logger?: Logger
 }
 
-export function createReplyRunner({ provider, conversations, session, bufferTurns, lockTtlMs }: RunnerDeps): JobRunner {
+export function createReplyRunner({ provider, conversations, session, bufferTurns, lockTtlMs, logger }: RunnerDeps): JobRunner {
   return async function* run(job, signal): AsyncGenerator<RunnerEvent> {
     let text = ''
     let usage: Usage = { inputTokens: 0, outputTokens: 0 }
@@ -43,7 +49,9 @@ export function createReplyRunner({ provider, conversations, session, bufferTurn
         jobId: job.id,
         usage,
       })
-      await session.appendTurns(job.conversationId, [{ role: 'assistant', content: message.content }], bufferTurns)
+      await session
+        .appendTurns(job.conversationId, [{ role: 'assistant', content: message.content }], bufferTurns)
+        .catch((err: Error) => logger?.warn({ err: err.message, jobId: job.id }, 'reply stored; the conversation buffer was not updated'))
       yield { type: 'done', messageId: message.id, usage }
     } finally {
       if (job.lock) await session.releaseLock(job.lock.key, job.lock.token).catch(() => false)
