@@ -201,13 +201,25 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
         // Follow from what exists, not from `last`: a client that asks after a seq beyond the
         // last one still has to learn when the job ends (its final event has a lower seq).
         const live = getReader().follow(key, Math.min(last, state.seq))
+        /** Idle checks in a row that found no state: the job is gone (Redis lost it, or it expired). */
+        let missing = 0
         try {
           while (!signal?.aborted) {
             const batch = await live.next(signal, IDLE_CHECK_MS)
             if (batch.length === 0 && !signal?.aborted) {
-              // Quiet for a while: make sure the job still exists and nothing was missed.
-              const now = await store.read(command, jobId)
-              if (!now) throw new ScaleError('NOT_FOUND', `job ${quote(jobId)} expired`)
+              // Quiet for a while: make sure the job still exists and nothing was missed. Redis
+              // not answering is no news: ask again at the next check.
+              const now = await store.read(command, jobId).catch(() => undefined)
+              if (now === undefined) continue
+              if (now === null) {
+                // Twice, because a running job's worker writes its state again on its next
+                // event (see append-event.lua); a job that never comes back ends the stream
+                // with an error, so no stream stops without a terminal event.
+                if (++missing < 2) continue
+                yield lostEvent(jobId, last + 1)
+                return
+              }
+              missing = 0
               for await (const ev of replay()) {
                 yield ev
                 if (isFinal(ev) || signal?.aborted) return
@@ -271,6 +283,17 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
       })()
       return stopped
     },
+  }
+}
+
+/** The terminal event of a stream whose job's state is gone for good. */
+function lostEvent(jobId: string, seq: number): JobEvent {
+  return {
+    type: 'error',
+    jobId,
+    seq,
+    code: 'UNAVAILABLE',
+    message: 'the state of this reply was lost (Redis restarted without its data); send the message again if no reply was stored',
   }
 }
 

@@ -7,6 +7,7 @@ import type { QueueKeys, ResolvedQueueOptions } from './options.ts'
 
 const script = (name: string) => loadScript(new URL(`./lua/${name}.lua`, import.meta.url))
 const CREATE = script('create-job')
+const RESTORE = script('restore-job')
 const CLAIM = script('claim-job')
 const APPEND = script('append-event')
 const CANCEL = script('cancel-job')
@@ -116,6 +117,30 @@ export function createJobStore(keys: QueueKeys, o: ResolvedQueueOptions) {
       if (r === -1) return 'not-owner'
       if (r === -2) return 'gone'
       throw new Error(`llm-queue: event ${seq} of job ${id} is not the next one`)
+    },
+
+    /**
+     * Write a running job's state and its events `firstSeq`.. again, after Redis lost them.
+     * The last seq written, or 'not-owner' when the state is back already.
+     */
+    async restore(redis: RedisClient, job: ReplyJob, owner: string, firstSeq: number, events: BareEvent[]): Promise<number | 'not-owner'> {
+      const r = await runScript<number>(
+        redis,
+        RESTORE,
+        [keys.job(job.id), keys.events(job.id)],
+        [
+          owner,
+          job.userId,
+          job.conversationId,
+          job.tier,
+          job.createdAt,
+          o.jobTtlMs,
+          o.maxEvents,
+          firstSeq,
+          ...events.map((e) => JSON.stringify(e)),
+        ],
+      )
+      return r < 0 ? 'not-owner' : r
     },
 
     /** The status before the cancel (`queued` or `running`), or null when it had ended or is unknown. */

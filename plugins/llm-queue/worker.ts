@@ -82,8 +82,20 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
     /** Deltas sent and not yet answered: written in order on one connection, awaited in a window. */
     const inFlight: Promise<AppendResult>[] = []
     let lost: Lost | undefined
+    /** Events this attempt wrote, from seq `firstSeq`: what a restore writes again. */
+    const firstSeq = seq + 1
+    const history: BareEvent[] = []
+    /** Redis answered that the job's state is gone (restarted without its data): restore before writing on. */
+    let gone = false
+    const restore = async () => {
+      gone = false
+      const r = await store.restore(connection, job, owner, firstSeq, history)
+      if (r === 'not-owner') settle('not-owner')
+      else logger.warn({ jobId: job.id, seq: r }, 'llm-queue: the job state was gone from Redis; written again by its worker')
+    }
     const settle = (r: AppendResult) => {
-      if ((r === 'not-owner' || r === 'gone') && !lost) {
+      if (r === 'gone') gone = true
+      else if (r === 'not-owner' && !lost) {
         lost = new Lost(r)
         abort.abort(lost)
       } else if (r === 'ended' && !silent) {
@@ -95,9 +107,12 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
     }
     const flush = async () => {
       for (const p of inFlight.splice(0)) await p
+      if (gone) await restore()
       if (lost) throw lost
     }
     const send = async (ev: BareEvent) => {
+      if (gone) await flush()
+      history.push(ev)
       const p = store.append(connection, job.id, owner, ++seq, ev).then(settle)
       p.catch(() => {}) // awaited by flush(); this only keeps a failure from counting as unhandled meanwhile
       inFlight.push(p)
@@ -105,7 +120,13 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
     }
     const write = async (ev: BareEvent, final?: Parameters<JobStore['append']>[5]): Promise<AppendResult> => {
       await flush()
-      const r = settle(await store.append(connection, job.id, owner, seq + 1, ev, final))
+      let r = settle(await store.append(connection, job.id, owner, seq + 1, ev, final))
+      if (r === 'gone') {
+        await restore()
+        if (lost) throw lost
+        r = settle(await store.append(connection, job.id, owner, seq + 1, ev, final))
+      }
+      if (typeof r === 'number') history.push(ev)
       if (typeof r === 'number') seq = r
       if (lost) throw lost
       return r

@@ -50,7 +50,12 @@ describeWith('PostgreSQL outage', postgresServerMissing(), () => {
     // A request still unanswered after 15 s counts as status 0 (a hang), not as a test timeout.
     const hung = { status: 0, headers: new Headers(), body: undefined }
     const r = await Promise.race([calls[i % calls.length]!(), Bun.sleep(15_000).then(() => hung)])
-    return { ms: performance.now() - t0, status: r.status, code: r.body?.error?.code as string | undefined, retryAfter: r.headers.get('retry-after') }
+    return {
+      ms: performance.now() - t0,
+      status: r.status,
+      code: r.body?.error?.code as string | undefined,
+      retryAfter: r.headers.get('retry-after'),
+    }
   }
 
   /** `rate` requests a second for `ms`, each answer collected as it comes. */

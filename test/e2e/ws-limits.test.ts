@@ -63,7 +63,12 @@ describe('WebSocket socket cap and revocation', () => {
     expect(closed.code).toBe(4401)
     expect(Date.now() - t0).toBeLessThan(1_000 + REVOCATION_CHECK_MS + 3_000)
     const http = base.replace('ws://', 'http://')
-    const upgrade = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' }
+    const upgrade = {
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    }
     expect((await fetch(`${http}?token=${u.token}`, { headers: upgrade })).status).toBe(401)
   })
 

@@ -1,6 +1,7 @@
 /** llm-queue test helpers: a dispatch on the shared test Redis with connections of its own. */
 import type { Redis, RedisOptions } from 'ioredis'
 import { createLogger } from '../../core/observability/logger.ts'
+import type { JobRunner } from '../../core/ports/llm-dispatch.ts'
 import { createQueueDispatch, type QueueDispatch } from '../../plugins/llm-queue/dispatch.ts'
 import { resolveQueueOptions, type LlmQueueOptions } from '../../plugins/llm-queue/options.ts'
 import { REDIS_URL } from '../helpers/services.ts'
@@ -36,4 +37,17 @@ export async function makeQueueDispatch(keyPrefix: string, options: LlmQueueOpti
       await (command as Redis).quit().catch(() => command.disconnect())
     })())
   return d
+}
+
+/**
+ * An api dispatch (no worker) and a worker dispatch on the same Redis and prefix, both
+ * started with `runner`, for the Redis outage tests; a short lock so lost jobs come back fast.
+ */
+export async function startApiAndWorker(keyPrefix: string, url: string, runner: JobRunner, concurrency: number) {
+  const api = await makeQueueDispatch(keyPrefix, { worker: 'none' }, url)
+  await api.start(runner)
+  const worker = await makeQueueDispatch(keyPrefix, { worker: 'none', concurrency, lockDuration: '5 s', stalledInterval: '1 s' }, url)
+  await worker.start(runner)
+  await worker.startWorker(runner)
+  return { api, worker }
 }

@@ -14,7 +14,7 @@ import type { QueueDispatch } from '../../plugins/llm-queue/dispatch.ts'
 import { scriptedJob } from 'scale-runtime/testing'
 import { describeWith } from '../helpers/services.ts'
 import { redisServerMissing } from '../redis/private-server.ts'
-import { makeQueueDispatch } from './helpers.ts'
+import { startApiAndWorker } from './helpers.ts'
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -98,15 +98,7 @@ describeWith('llm-queue: Redis restarted while jobs wait [redis-server]', redisS
   }, 30_000)
 
   test('20 jobs, 2 at a time; Redis killed and started again: all complete, every stream whole', async () => {
-    api = await makeQueueDispatch('llmq-restart:', { worker: 'none' }, redis.url)
-    await api.start(runner)
-    worker = await makeQueueDispatch(
-      'llmq-restart:',
-      { worker: 'none', concurrency: 2, lockDuration: '5 s', stalledInterval: '1 s' },
-      redis.url,
-    )
-    await worker.start(runner)
-    await worker.startWorker(runner)
+    ;({ api, worker } = await startApiAndWorker('llmq-restart:', redis.url, runner, 2))
     const ids: string[] = []
     for (let i = 0; i < 20; i++) ids.push((await api.submit(scriptedJob({}))).id)
     await Bun.sleep(300)
