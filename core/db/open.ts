@@ -19,7 +19,10 @@ export interface Database {
   close(): Promise<void>
 }
 
-export async function openDatabase(cfg: ResolvedConfig['database']): Promise<Database> {
+/** The database part of the config; `statementTimeoutMs` may be left out by tools that open a database directly. */
+type DatabaseConfig = Omit<ResolvedConfig['database'], 'statementTimeoutMs'> & { statementTimeoutMs?: number }
+
+export async function openDatabase(cfg: DatabaseConfig): Promise<Database> {
   if (cfg.url) {
     const { default: postgres } = await import('postgres')
     const { drizzle } = await import('drizzle-orm/postgres-js')
@@ -31,7 +34,7 @@ export async function openDatabase(cfg: ResolvedConfig['database']): Promise<Dat
       backoff: gate.backoff,
       idle_timeout: 60,
       // Bounds each statement on the server: a stuck query ends with 57014 (answered as 503).
-      connection: { statement_timeout: cfg.statementTimeoutMs },
+      ...(cfg.statementTimeoutMs !== undefined && { connection: { statement_timeout: cfg.statementTimeoutMs } }),
       onnotice: () => {},
     })
     const client = gate.guard(raw)

@@ -14,7 +14,6 @@ async function open(kind: 'pglite' | 'postgres') {
     url: pg?.url,
     dataDir: 'memory://',
     migrate: true,
-    statementTimeoutMs: 30_000,
     pool: { max: 4, acquireTimeoutMs: 5000, slowQueryMs: 500 },
   })
   await migrateDatabase(database)
