@@ -23,6 +23,7 @@ import { createProvider } from './llm/index.ts'
 import { createReplyRunner } from './chat/runner.ts'
 import { createChatService, lockTtl } from './chat/service.ts'
 import { createLogger, type Logger } from './observability/logger.ts'
+import { createDbObservers, registerPoolGauges } from './observability/db-metrics.ts'
 import { createMetrics } from './observability/metrics.ts'
 import { registerSlotMetrics } from './observability/slot-metrics.ts'
 import { createTraffic } from './observability/traffic.ts'
@@ -68,6 +69,8 @@ export interface Runtime {
 export interface RuntimeOptions {
   logger?: Logger
   runtime?: RuntimeAdapter
+  /** Which process this is: `api` (the default) or `worker` (core/worker.ts). */
+  role?: 'api' | 'worker'
 }
 
 export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions = {}): Promise<Runtime> {
@@ -78,7 +81,10 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
   const plugins = await resolvePlugins(config.plugins)
   checkManifests(plugins, config)
 
-  const database = await openDatabase(config.database)
+  const database = await openDatabase(
+    config.database,
+    createDbObservers({ registry: metrics.registry, logger, slowQueryMs: config.database.pool.slowQueryMs }),
+  )
   try {
     if (config.database.migrate) await migrateDatabase(database)
   } catch (e) {
@@ -98,6 +104,8 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
   const defaultPool = createStaticPool(database, config.database.pool.max)
   const wired = await wirePlugins(plugins, {
     config,
+    role: opts.role ?? 'api',
+    pool: defaultPool,
     logger,
     metrics: metrics.registry,
     db: database.db,
@@ -128,6 +136,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
   }
 
   registerSlotMetrics(metrics.registry, slots)
+  registerPoolGauges(metrics.registry, () => dbPool.stats())
   const provider = createProvider(config.llm)
   const secret = await jwtSecret(config, logger)
   const users = createUserService(slots.dbRouter, runtime)

@@ -26,7 +26,7 @@ const hasWorkers = (d: LlmDispatch): d is WorkerDispatch => typeof (d as Partial
 export async function main(): Promise<void> {
   const config = await loadConfig()
   const logger = createLogger(config.logging.level).child({ role: 'worker' })
-  const rt = await createRuntime(config, { logger })
+  const rt = await createRuntime(config, { logger, role: 'worker' })
   const dispatch = rt.slots.llmDispatch
   if (!hasWorkers(dispatch)) {
     await rt.stop()

@@ -33,10 +33,28 @@ export function dbPoolSuite(name: string, make: () => Promise<DbPool> | DbPool):
       expect(values).toEqual(Array.from({ length: n }, (_, i) => [i]))
     })
 
-    test('stats name the driver and a positive maximum', () => {
+    test('stats name the driver, a positive maximum and a size within it, and count nothing when idle', () => {
       const s = pool.stats()
       expect(['pglite', 'postgres']).toContain(s.driver)
       expect(s.max).toBeGreaterThanOrEqual(1)
+      expect(s.size).toBeGreaterThanOrEqual(1)
+      expect(s.size).toBeLessThanOrEqual(s.max)
+      expect(s.inUse).toBe(0)
+      expect(s.waiting).toBe(0)
+    })
+
+    test('a pool that resizes keeps serving at its new size', async () => {
+      if (!pool.resize) return
+      const before = pool.stats().size
+      pool.resize(1)
+      try {
+        expect(pool.stats().size).toBe(1)
+        const results = await Promise.all(Array.from({ length: 5 }, (_, i) => pool.db.execute(sql`select ${i}::int as i`)))
+        expect(results).toHaveLength(5)
+      } finally {
+        pool.resize(before)
+      }
+      expect(pool.stats().size).toBe(before)
     })
 
     test('close() is idempotent', async () => {

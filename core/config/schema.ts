@@ -58,12 +58,20 @@ export const ConfigSchema = T.Object(
           dataDir: T.Optional(T.String({ minLength: 1, description: "a folder for the embedded database, or 'memory://'" })),
           migrate: T.Optional(T.Boolean({ description: 'true or false' })),
           statementTimeout: T.Optional(duration('the longest one SQL statement may run on PostgreSQL (0 for no limit)')),
+          slowQuery: T.Optional(duration('statements slower than this are logged (0 logs every one)')),
+          pooler: T.Optional(
+            T.Union([T.Literal('none'), T.Literal('session'), T.Literal('transaction')], {
+              description: "'none', 'session' or 'transaction' (PgBouncer or Supavisor in transaction mode: no prepared statements)",
+            }),
+          ),
           pool: T.Optional(
             T.Object(
               {
                 max: T.Optional(positiveInt('connections in the pool', 1000)),
                 acquireTimeout: T.Optional(duration('how long a query waits for a connection')),
-                slowQuery: T.Optional(duration('queries slower than this are logged')),
+                slowQuery: T.Optional(duration('queries slower than this are logged (older spelling of database.slowQuery)')),
+                idleTimeout: T.Optional(duration('how long an unused connection stays open')),
+                maxLifetime: T.Optional(duration('how long a connection lives before it is replaced')),
               },
               { additionalProperties: false },
             ),

@@ -8,7 +8,15 @@ import type { Sql } from 'postgres'
 import type { ResolvedConfig } from '../config/define.ts'
 import type { Db } from '../ports/db-pool.ts'
 import { createOutageGate } from './outage-gate.ts'
+import { timePglite } from './pglite-timed.ts'
+import { createPostgresPool, type PostgresPool, type QueryObserver } from './postgres-pool.ts'
+import type { GateEvents } from './gate.ts'
 import * as schema from './schema.ts'
+
+/** What the core watches on every statement and connection wait (metrics, slow-query log). */
+export interface DbHooks extends GateEvents {
+  onQuery?: QueryObserver
+}
 
 export interface Database {
   driver: 'pglite' | 'postgres'
@@ -16,34 +24,42 @@ export interface Database {
   /** The postgres.js client, when the database is PostgreSQL. */
   postgres?: Sql
   pglite?: PGlite
+  /** The gate and client behind `db` on PostgreSQL (size, in use, waiting, resize). */
+  pool?: PostgresPool
   close(): Promise<void>
 }
 
 /** The database part of the config; `statementTimeoutMs` may be left out by tools that open a database directly. */
 type DatabaseConfig = Omit<ResolvedConfig['database'], 'statementTimeoutMs'> & { statementTimeoutMs?: number }
 
-export async function openDatabase(cfg: DatabaseConfig): Promise<Database> {
+export async function openDatabase(cfg: DatabaseConfig, hooks: DbHooks = {}): Promise<Database> {
   if (cfg.url) {
     const { default: postgres } = await import('postgres')
     const { drizzle } = await import('drizzle-orm/postgres-js')
-    const gate = createOutageGate({ openMs: 1_000 })
-    const raw = postgres(cfg.url, {
-      max: cfg.pool.max,
-      // Bounds each connection attempt, so an unreachable server fails queries in seconds.
-      connect_timeout: Math.max(1, Math.ceil(cfg.pool.acquireTimeoutMs / 1000)),
-      backoff: gate.backoff,
-      idle_timeout: 60,
-      // Bounds each statement on the server: a stuck query ends with 57014 (answered as 503).
-      ...(cfg.statementTimeoutMs !== undefined && { connection: { statement_timeout: cfg.statementTimeoutMs } }),
-      onnotice: () => {},
-    })
-    const client = gate.guard(raw)
-    let closed: Promise<void> | undefined
+    const url = cfg.url
+    const outage = createOutageGate({ openMs: 1_000 })
+    const connect = () =>
+      postgres(url, {
+        max: cfg.pool.max,
+        // Bounds each connection attempt, so an unreachable server fails queries in seconds.
+        connect_timeout: Math.max(1, Math.ceil(cfg.pool.acquireTimeoutMs / 1000)),
+        backoff: outage.backoff,
+        idle_timeout: cfg.pool.idleTimeoutMs / 1000,
+        max_lifetime: cfg.pool.maxLifetimeMs / 1000,
+        // A transaction-mode pooler (PgBouncer, Supavisor) hands each statement any server
+        // connection, where a statement prepared on another one does not exist.
+        prepare: cfg.pooler !== 'transaction',
+        // Bounds each statement on the server: a stuck query ends with 57014 (answered as 503).
+        ...(cfg.statementTimeoutMs !== undefined && { connection: { statement_timeout: cfg.statementTimeoutMs } }),
+        onnotice: () => {},
+      })
+    const pool = createPostgresPool(connect, { size: cfg.pool.max, acquireTimeoutMs: cfg.pool.acquireTimeoutMs, ...hooks })
     return {
       driver: 'postgres',
-      db: drizzle(client, { schema }) as unknown as Db,
-      postgres: client,
-      close: () => (closed ??= raw.end({ timeout: 5 })),
+      db: drizzle({ client: outage.guard(pool.gated), schema }) as unknown as Db,
+      postgres: pool.raw,
+      pool,
+      close: () => pool.close(),
     }
   }
   const { PGlite } = await import('@electric-sql/pglite')
@@ -54,7 +70,7 @@ export async function openDatabase(cfg: DatabaseConfig): Promise<Database> {
   let closed: Promise<void> | undefined
   return {
     driver: 'pglite',
-    db: drizzle(pglite, { schema }) as unknown as Db,
+    db: drizzle({ client: hooks.onQuery ? timePglite(pglite, hooks.onQuery) : pglite, schema }) as unknown as Db,
     pglite,
     close: () => (closed ??= pglite.close()),
   }

@@ -1,15 +1,20 @@
 /**
- * The default db pool: the one connection pool the core opened, sized by config
- * (`database.pool.max`), never resized. `pool-tuner` replaces it.
+ * The default db pool: the one connection pool the core opened, at the size config gives it
+ * (`database.pool.max`). `pool-tuner` replaces it with one sized from the server.
  */
 import type { Database } from '../db/open.ts'
-import type { DbPool } from '../ports/db-pool.ts'
+import type { DbPool, PoolStats } from '../ports/db-pool.ts'
+
+/** Stats of the core's pool (the embedded database is one connection, with nothing to count). */
+export function databaseStats(database: Database, max: number): PoolStats {
+  if (!database.pool) return { driver: database.driver, max: 1, size: 1, inUse: 0, waiting: 0 }
+  return { driver: database.driver, max, ...database.pool.stats() }
+}
 
 export function createStaticPool(database: Database, max: number): DbPool {
-  const size = database.driver === 'pglite' ? 1 : max
   return {
     db: database.db,
-    stats: () => ({ driver: database.driver, max: size}),
+    stats: () => databaseStats(database, max),
     close: () => database.close(),
   }
 }

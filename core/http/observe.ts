@@ -7,6 +7,7 @@
 import { Elysia } from 'elysia'
 import type { Logger } from 'pino'
 import type { HttpMetrics } from '../observability/metrics.ts'
+import { enterRequest, setRequestRoute } from '../observability/request-context.ts'
 import type { Drain } from './drain.ts'
 import { errorResponse } from './errors.ts'
 
@@ -32,6 +33,8 @@ export function observe(opts: {
       const given = request.headers.get('x-request-id')
       const id = given && ID.test(given) ? given : crypto.randomUUID()
       started.set(request, { id, at: performance.now() })
+      // The slow-query log reads the request id and route from here (core/observability/request-context.ts).
+      enterRequest({ reqId: id })
       set.headers['x-request-id'] = id
       // While draining, a load balancer's keep-alive connection is closed after its answer, so
       // its next request opens a new connection, which goes elsewhere once this one stops listening.
@@ -43,6 +46,7 @@ export function observe(opts: {
         })
       }
     })
+    .onTransform({ as: 'global' }, ({ route }) => setRequestRoute(route))
     .onAfterResponse({ as: 'global' }, (ctx) => {
       const s = started.get(ctx.request)
       if (!s) return

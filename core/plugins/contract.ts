@@ -16,7 +16,7 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { ResolvedConfig } from '../config/define.ts'
 import type { Guard } from '../http/guard.ts'
-import type { Db, SlotName, Slots } from '../ports/index.ts'
+import type { Db, DbPool, SlotName, Slots } from '../ports/index.ts'
 import type { RedisClient, RedisConnections } from '../redis/connect.ts'
 
 /** Services a plugin can ask the core to connect to. */
@@ -46,8 +46,12 @@ export interface PluginContext {
   metrics: Registry
   /** The primary database (Drizzle), opened once by the core. */
   db: Db
-  /** The postgres.js client behind `db`, when the database is PostgreSQL. */
+  /** The postgres.js client behind `db`, when the database is PostgreSQL (not gated by the pool's size). */
   postgres?: Sql
+  /** The core's pool behind `db` (its size, in use, waiting, `resize`): what a dbPool plugin sizes. */
+  pool?: DbPool
+  /** Which process this is: an `api` instance or a `worker` (`npm run worker`). */
+  role?: 'api' | 'worker'
   /** Slots filled by plugins set up before this one, and defaults created so far. */
   slots: Readonly<Partial<Slots>>
   /**

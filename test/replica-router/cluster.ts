@@ -1,4 +1,5 @@
 /** A private primary with one streaming replica and a migrated database on both, for the replica-router tests. */
+import { resolveConfig } from '../../core/config/load.ts'
 import postgres from 'postgres'
 import { migrateDatabase } from '../../core/db/migrate.ts'
 import { openDatabase, type Database } from '../../core/db/open.ts'
@@ -58,7 +59,7 @@ export async function waitForReplay(primary: PrivatePostgres, replica: PrivatePo
 
 /** Open (and later close) the primary database the way the core does. */
 export const openPrimary = (url: string): Promise<Database> =>
-  openDatabase({ url, dataDir: '', migrate: true, pool: { max: 4, acquireTimeoutMs: 5000, slowQueryMs: 500 } })
+  openDatabase(resolveConfig({ database: { url, pool: { max: 4 } } }).database)
 
 /** Poll `check` every 20 ms until it is true or `ms` passed; returns the time it took, or -1. */
 export async function within(ms: number, check: () => boolean | Promise<boolean>): Promise<number> {

@@ -1,4 +1,5 @@
 /** The default db pool and router pass their conformance suites on PGlite and on PostgreSQL. */
+import { resolveConfig } from '../../core/config/load.ts'
 import { migrateDatabase } from '../../core/db/migrate.ts'
 import { openDatabase } from '../../core/db/open.ts'
 import { createPrimaryRouter } from '../../core/defaults/primary-router.ts'
@@ -10,12 +11,7 @@ const pgMissing = await postgresMissing()
 
 async function open(kind: 'pglite' | 'postgres') {
   const pg = kind === 'postgres' ? await freshPostgresDatabase() : undefined
-  const database = await openDatabase({
-    url: pg?.url,
-    dataDir: 'memory://',
-    migrate: true,
-    pool: { max: 4, acquireTimeoutMs: 5000, slowQueryMs: 500 },
-  })
+  const database = await openDatabase(resolveConfig({ database: { url: pg?.url, dataDir: 'memory://', pool: { max: 4 } } }).database)
   await migrateDatabase(database)
   const pool = createStaticPool(database, 4)
   return {
