@@ -1,6 +1,7 @@
 /**
  * The default db pool: the one connection pool the core opened, at the size config gives it
- * (`database.pool.max`). `pool-tuner` replaces it with one sized from the server.
+ * (`database.pool.max`), which nothing changes unless a plugin calls `resize` (`pool-tuner`
+ * does, from the server's limits; it is given this pool as `ctx.pool`).
  */
 import type { Database } from '../db/open.ts'
 import type { DbPool, PoolStats } from '../ports/db-pool.ts'
@@ -15,6 +16,7 @@ export function createStaticPool(database: Database, max: number): DbPool {
   return {
     db: database.db,
     stats: () => databaseStats(database, max),
+    ...(database.pool && { resize: (n: number) => database.pool!.resize(Math.min(max, n)) }),
     close: () => database.close(),
   }
 }

@@ -1,0 +1,127 @@
+/**
+ * The tuning loop: at start and every `interval`, read each server's limits, beat in Redis
+ * (publishing the limits this process holds), and set each pool to its share of its server's
+ * budget among the live processes.
+ */
+import { hostname } from 'node:os'
+import type { Logger } from 'pino'
+import { Gauge, type Registry } from 'prom-client'
+import { budgetOf, readServerLimits, shareOf, type ServerLimits } from '../../core/db/budget.ts'
+import type { SizedPool } from '../../core/ports/db-pool.ts'
+import type { RedisClient } from '../../core/redis/connect.ts'
+import { beat, heartbeatKeys, type LiveProcess, type ProcessInfo } from '../../core/redis/heartbeat.ts'
+import type { ResolvedTunerOptions } from './options.ts'
+
+export interface TunerDeps {
+  options: ResolvedTunerOptions
+  redis: RedisClient
+  keyPrefix: string
+  role: 'api' | 'worker'
+  /** The pools to size now: the primary, and replicas once the router shows them. */
+  pools: () => SizedPool[]
+  logger: Logger
+  metrics: Registry
+}
+
+export interface PoolState {
+  limit: number
+  budget: number
+  processes: number
+}
+
+export interface Tuner {
+  /** One round: limits, beat, resize. Never throws; a failure keeps the current sizes. */
+  tick(): Promise<void>
+  start(): void
+  /** Leave the group (the others grow at their next beat) and stop beating. Idempotent. */
+  stop(): Promise<void>
+  state(): Record<string, PoolState>
+  /** Why the last round failed, if it did. */
+  lastError(): string | undefined
+}
+
+export function createTuner(d: TunerDeps): Tuner {
+  const { options: o, logger } = d
+  const keys = heartbeatKeys(d.keyPrefix, o.group)
+  const id = `${d.role}:${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`
+  const held: Record<string, number> = {}
+  const state: Record<string, PoolState> = {}
+  let error: string | undefined
+  let tuned = false
+  let timer: ReturnType<typeof setInterval> | undefined
+  let running: Promise<void> | undefined
+  let stopped: Promise<void> | undefined
+
+  const info = (): ProcessInfo => ({ role: d.role, host: hostname(), pid: process.pid, limits: { ...held } })
+
+  function size(pool: SizedPool, limits: ServerLimits, live: LiveProcess[]): boolean {
+    const budget = budgetOf(limits, o.headroom)
+    const othersHold = live.filter((p) => p.id !== id).reduce((n, p) => n + (p.limits[pool.name] ?? 0), 0)
+    const processes = Math.max(1, live.length + (live.some((p) => p.id === id) ? 0 : 1))
+    const next = shareOf({ budget, processes, othersHold, min: o.min, max: o.max })
+    const before = held[pool.name]
+    state[pool.name] = { limit: next, budget, processes }
+    if (before === next) return false
+    pool.resize(next)
+    held[pool.name] = next
+    logger.info({ pool: pool.name, from: before ?? pool.stats().size, to: next, budget, processes }, 'pool resized')
+    return before === undefined || next > before
+  }
+
+  async function round(): Promise<void> {
+    const pools = d.pools()
+    const limits = await Promise.all(pools.map((p) => readServerLimits(p.db)))
+    const live = await beat(d.redis, keys, id, o.ttlMs, info())
+    let grew = false
+    pools.forEach((p, i) => {
+      grew = size(p, limits[i]!, live) || grew
+    })
+    // Publish growth at once, so the others never count on space this process now holds.
+    if (grew) await beat(d.redis, keys, id, o.ttlMs, info())
+    tuned = true
+    error = undefined
+  }
+
+  async function tick(): Promise<void> {
+    if (stopped) return
+    try {
+      await round()
+    } catch (e) {
+      error = (e as Error).message
+      logger.warn({ err: e }, 'pool-tuner: could not size the pools this round; keeping the current sizes')
+      // Never tuned yet: the client was opened at max; fall back to the floor until a round works.
+      if (!tuned) for (const p of d.pools()) if (held[p.name] === undefined) p.resize(o.min)
+    }
+  }
+
+  const gauge = (name: string, help: string, labelNames: string[], read: (g: Gauge) => void) =>
+    new Gauge({ name, help, labelNames, registers: [d.metrics], collect() { read(this) } })
+  gauge('db_pool_tuner_limit', 'Connections this process may hold per pool, as pool-tuner set them', ['pool'], (g) => {
+    for (const [pool, s] of Object.entries(state)) g.set({ pool }, s.limit)
+  })
+  gauge('db_pool_tuner_budget', 'Connections the server lets applications hold (max_connections - reserved - headroom)', ['pool'], (g) => {
+    for (const [pool, s] of Object.entries(state)) g.set({ pool }, s.budget)
+  })
+  gauge('db_pool_tuner_processes', 'Live processes sharing the budget (from the heartbeats)', [], (g) => {
+    const s = state.primary
+    if (s) g.set(s.processes)
+  })
+
+  const once = () => (running ??= tick().finally(() => (running = undefined)))
+  return {
+    tick: once,
+    start() {
+      if (timer || stopped) return
+      timer = setInterval(() => void once(), o.intervalMs)
+      timer.unref?.()
+    },
+    stop: () =>
+      (stopped ??= (async () => {
+        if (timer) clearInterval(timer)
+        await running?.catch(() => {})
+        await beat(d.redis, keys, id, o.ttlMs).catch((e) => logger.warn({ err: e }, 'pool-tuner: could not leave the group'))
+      })()),
+    state: () => ({ ...state }),
+    lastError: () => error,
+  }
+}
