@@ -61,7 +61,11 @@ export const commands: Record<string, Command> = {
     summary: 'write a plugin package from the template into ./<name>',
     run: async (args) => (await import('./plugins/scaffold.ts')).newPluginCommand(args),
   },
-  // doctor: a check of config, services and plugins, added here as its own entry.
+  doctor: {
+    args: '[--json]',
+    summary: 'probe what the config names and print a capacity plan and its problems (exit 1 on one that would fail in production)',
+    run: async (args) => (await import('./doctor/index.ts')).doctor(args),
+  },
 }
 
 export function usage(): string {

@@ -24,7 +24,9 @@ export function timePglite(pglite: PGlite, observe: QueryObserver): PGlite {
   const transaction = async (fn: (tx: unknown) => unknown) => {
     const start = performance.now()
     try {
-      return await pglite.transaction((tx) => fn(new Proxy(tx, { get: (t, p) => (p === 'query' ? timedQuery(t, observe) : Reflect.get(t, p)) })) as never)
+      return await pglite.transaction(
+        (tx) => fn(new Proxy(tx, { get: (t, p) => (p === 'query' ? timedQuery(t, observe) : Reflect.get(t, p)) })) as never,
+      )
     } finally {
       observe(undefined, performance.now() - start)
     }

@@ -43,7 +43,14 @@ export function createPostgresPool(connect: () => Sql, opts: PostgresPoolOptions
   let peak = 0
   const retiring = new Set<Promise<void>>()
 
-  async function run(client: Sql, text: string, params: unknown[] | undefined, options: object | undefined, values: boolean, gated: boolean) {
+  async function run(
+    client: Sql,
+    text: string,
+    params: unknown[] | undefined,
+    options: object | undefined,
+    values: boolean,
+    gated: boolean,
+  ) {
     if (gated && !gate.tryAcquire()) await gate.acquire()
     if (gated) peak = Math.max(peak, gate.stats().inUse)
     const start = performance.now()

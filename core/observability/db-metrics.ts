@@ -59,7 +59,12 @@ export function createDbObservers(opts: { registry: Registry; logger: Logger; sl
       if (ms < slowQueryMs || text === undefined) return
       const req = currentRequest()
       logger.warn(
-        { sql: text.length > MAX_SQL ? `${text.slice(0, MAX_SQL)}…` : text, ms: Math.round(ms * 10) / 10, reqId: req?.reqId, route: req?.route },
+        {
+          sql: text.length > MAX_SQL ? `${text.slice(0, MAX_SQL)}…` : text,
+          ms: Math.round(ms * 10) / 10,
+          reqId: req?.reqId,
+          route: req?.route,
+        },
         'slow query',
       )
     },

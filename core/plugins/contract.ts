@@ -87,6 +87,8 @@ export type HealthResult = 'ok' | { status: 'ok' | 'degraded' | 'down'; detail?:
 
 export interface ScalePlugin {
   manifest: PluginManifest
+  /** The options it was made with, for tools that read the config (`npm run cli -- doctor`). */
+  options?: object
   setup(ctx: PluginContext): PluginSetup | Promise<PluginSetup>
   health?(): Promise<HealthResult> | HealthResult
   /** Release what `setup` took. Called once per process stop; must be safe to call twice. */

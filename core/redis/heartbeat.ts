@@ -40,7 +40,13 @@ function parse(flat: string[]): LiveProcess[] {
 }
 
 /** Beat (or, with `info` undefined, leave) and get the live processes of the group, this one included. */
-export async function beat(redis: RedisClient, keys: [string, string], id: string, ttlMs: number, info?: ProcessInfo): Promise<LiveProcess[]> {
+export async function beat(
+  redis: RedisClient,
+  keys: [string, string],
+  id: string,
+  ttlMs: number,
+  info?: ProcessInfo,
+): Promise<LiveProcess[]> {
   return parse(await runScript<string[]>(redis, script, keys, [id, ttlMs, info ? JSON.stringify(info) : '']))
 }
 

@@ -25,6 +25,8 @@ export { queueKeys, resolveQueueOptions, type LlmQueueOptions, type ResolvedQueu
 export default function llmQueue(options: LlmQueueOptions = {}): ScalePlugin {
   let dispatch: QueueDispatch | undefined
   return {
+    // Read by `npm run cli -- doctor` (provider quotas against the tiers).
+    options,
     manifest: { name: 'llm-queue', core: '^0.1.0', provides: ['llmDispatch'], requires: { services: ['redis', 'postgres'] } },
     setup(ctx) {
       dispatch = createQueueDispatch({

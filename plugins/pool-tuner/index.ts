@@ -20,11 +20,6 @@ export type RouterWithReplicas = DbRouter & { replicaPools(): SizedPool[] }
 const hasReplicas = (r: DbRouter | undefined): r is RouterWithReplicas =>
   typeof (r as Partial<RouterWithReplicas> | undefined)?.replicaPools === 'function'
 
-/** The plugin object also carries its options, for `npm run cli -- doctor`. */
-export interface PoolTunerPlugin extends ScalePlugin {
-  options: PoolTunerOptions
-}
-
 /**
  * @default headroom 5, min 2, max database.pool.max, interval '30 s', heartbeatTtl 3 × interval,
  * group the database's host:port
@@ -33,11 +28,12 @@ export interface PoolTunerPlugin extends ScalePlugin {
  * database: { pool: { max: 40, acquireTimeout: '2 s' } },
  * plugins: [sessionRedis(), rateLimitRedis(), llmQueue(), poolTuner({ headroom: 10, min: 2 })]
  */
-export default function poolTuner(options: PoolTunerOptions = {}): PoolTunerPlugin {
+export default function poolTuner(options: PoolTunerOptions = {}): ScalePlugin {
   let tuner: Tuner | undefined
   let resolved: ResolvedTunerOptions | undefined
   let router: DbRouter | undefined
   return {
+    // Read by `npm run cli -- doctor`.
     options,
     manifest: { name: 'pool-tuner', core: '^0.1.0', provides: ['dbPool'], requires: { services: ['redis', 'postgres'] } },
     async setup(ctx) {

@@ -34,13 +34,15 @@ export function resolveTunerOptions(o: PoolTunerOptions, config: Pick<ResolvedCo
   const bad = (what: string, v: unknown, valid: string) =>
     new ScaleError('PLUGIN_INVALID', `pool-tuner ${what} is ${quote(v)}; expected ${valid}`)
   if (!Number.isInteger(max) || max < 1) throw bad('max', o.max, 'an integer of at least 1')
-  if (max > ceiling) throw bad('max', max, `at most database.pool.max (${ceiling}), the size the pool is opened at; raise database.pool.max`)
+  if (max > ceiling)
+    throw bad('max', max, `at most database.pool.max (${ceiling}), the size the pool is opened at; raise database.pool.max`)
   if (!Number.isInteger(min) || min < 1 || min > max) throw bad('min', o.min, `an integer from 1 to max (${max})`)
   const headroom = o.headroom ?? 5
   if (!Number.isInteger(headroom) || headroom < 0) throw bad('headroom', o.headroom, 'an integer of at least 0')
   const intervalMs = ms(o.interval ?? '30 s')
   const ttlMs = o.heartbeatTtl === undefined ? intervalMs * 3 : ms(o.heartbeatTtl)
-  if (ttlMs <= intervalMs) throw bad('heartbeatTtl', o.heartbeatTtl, `longer than interval (${intervalMs} ms), or every process would flicker out between beats`)
+  if (ttlMs <= intervalMs)
+    throw bad('heartbeatTtl', o.heartbeatTtl, `longer than interval (${intervalMs} ms), or every process would flicker out between beats`)
   const group = o.group ?? (config.database.url ? new URL(config.database.url).host : 'embedded')
   return { headroom, min, max, intervalMs, ttlMs, group }
 }

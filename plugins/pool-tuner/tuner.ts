@@ -95,7 +95,15 @@ export function createTuner(d: TunerDeps): Tuner {
   }
 
   const gauge = (name: string, help: string, labelNames: string[], read: (g: Gauge) => void) =>
-    new Gauge({ name, help, labelNames, registers: [d.metrics], collect() { read(this) } })
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [d.metrics],
+      collect() {
+        read(this)
+      },
+    })
   gauge('db_pool_tuner_limit', 'Connections this process may hold per pool, as pool-tuner set them', ['pool'], (g) => {
     for (const [pool, s] of Object.entries(state)) g.set({ pool }, s.limit)
   })

@@ -47,7 +47,13 @@ describeWith('pool-tuner: two api instances and a worker on max_connections = 30
   beforeAll(async () => {
     pg = await startPrivatePostgres({ settings: { max_connections: '30' } })
     redis = await connectRedis()
-    const env = { SCALE_CONFIG: FIXTURE, DATABASE_URL: pg.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, JWT_SECRET: 'pool-tuner-processes-secret-0123456789abcdef' }
+    const env = {
+      SCALE_CONFIG: FIXTURE,
+      DATABASE_URL: pg.url,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      JWT_SECRET: 'pool-tuner-processes-secret-0123456789abcdef',
+    }
     try {
       a = await spawnUntil('core/main.ts', { ...env, PORT: '0' }, API_READY) // migrates first
       ;[b, w] = await Promise.all([

@@ -31,7 +31,14 @@ test('min and max bound the share; min wins over the budget', () => {
 
 test('options: max defaults to database.pool.max and may not exceed it; the TTL must outlast the interval', () => {
   const config = resolveConfig({ database: { url: 'postgres://db.internal:5432/app', pool: { max: 12 } } })
-  expect(resolveTunerOptions({}, config)).toMatchObject({ max: 12, min: 2, headroom: 5, intervalMs: 30_000, ttlMs: 90_000, group: 'db.internal:5432' })
+  expect(resolveTunerOptions({}, config)).toMatchObject({
+    max: 12,
+    min: 2,
+    headroom: 5,
+    intervalMs: 30_000,
+    ttlMs: 90_000,
+    group: 'db.internal:5432',
+  })
   expect(() => resolveTunerOptions({ max: 13 }, config)).toThrow(/at most database.pool.max \(12\)/)
   expect(() => resolveTunerOptions({ interval: '10 s', heartbeatTtl: '5 s' }, config)).toThrow(/heartbeatTtl/)
   expect(() => resolveTunerOptions({ min: 0 }, config)).toThrow(/min/)
