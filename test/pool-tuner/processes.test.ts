@@ -85,6 +85,8 @@ describeWith('pool-tuner: two api instances and a worker on max_connections = 30
     const live = await liveProcesses(redis, heartbeatKeys(prefix, new URL(pg.url).host))
     expect(live.map((p) => p.role).sort()).toEqual(['api', 'api', 'worker'])
     expect(live.map((p) => p.limits.primary)).toEqual([8, 8, 8])
+    const ready = await (await fetch(`${a!.base}/health/ready`)).json()
+    expect(ready.checks['pool-tuner']).toBe('ok: primary 8 of 24 across 3 processes')
   }, 40_000)
 
   test('200 concurrent slow requests never take the server past its budget and never fail', async () => {
