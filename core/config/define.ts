@@ -45,7 +45,7 @@ export interface ResolvedConfig {
     statementTimeoutMs: number
     /** `transaction`: a transaction-mode pooler sits in front (no prepared statements, no session state). */
     pooler: 'none' | 'session' | 'transaction'
-    pool: { max: number; acquireTimeoutMs: number; slowQueryMs: number; idleTimeoutMs: number; maxLifetimeMs: number }
+    pool: { max: number; pipeline: number; acquireTimeoutMs: number; slowQueryMs: number; idleTimeoutMs: number; maxLifetimeMs: number }
   }
   redis: { url?: string; keyPrefix: string; commandTimeoutMs: number }
   auth: { jwtSecret?: string; issuer: string; audience: string; tokenTtlMs: number; tokenCacheSize: number; revocationCheckMs: number }

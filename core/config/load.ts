@@ -109,6 +109,7 @@ export function resolveConfig(input: ScaleConfig, env: Env = {}): ResolvedConfig
       pooler: c.database?.pooler ?? 'none',
       pool: {
         max: c.database?.pool?.max ?? 10,
+        pipeline: c.database?.pool?.pipeline ?? 4,
         acquireTimeoutMs: d(c.database?.pool?.acquireTimeout, 5_000),
         slowQueryMs: d(c.database?.slowQuery ?? c.database?.pool?.slowQuery, 100),
         idleTimeoutMs: d(c.database?.pool?.idleTimeout, 60_000),

@@ -68,6 +68,7 @@ export const ConfigSchema = T.Object(
             T.Object(
               {
                 max: T.Optional(positiveInt('connections in the pool', 1000)),
+                pipeline: T.Optional(positiveInt('queries sent on one connection at once (postgres.js pipelining)', 100)),
                 acquireTimeout: T.Optional(duration('how long a query waits for a connection')),
                 slowQuery: T.Optional(duration('queries slower than this are logged (older spelling of database.slowQuery)')),
                 idleTimeout: T.Optional(duration('how long an unused connection stays open')),

@@ -1,16 +1,16 @@
 /**
  * The pool's gate: a counting semaphore in front of the database client. It decides how many
- * queries hold a connection at once (the pool's size, which `pool-tuner` changes while the
- * process runs) and how long a query may wait for one (`database.pool.acquireTimeout`): past
+ * queries run at once (the pool's size × its pipeline depth; `pool-tuner` changes the size
+ * while the process runs) and how long a query may wait for a place (`database.pool.acquireTimeout`): past
  * that the query fails with `503 OVERLOADED` and `Retry-After`, so a starved pool never hangs
  * a request.
  */
 import { ScaleError } from '../errors.ts'
 
 export interface GateStats {
-  /** Queries allowed to hold a connection at once. */
+  /** Queries allowed in at once. */
   size: number
-  /** Queries (or transactions) holding one now; above `size` for a while after a shrink. */
+  /** Queries (or transactions) in now; above `size` for a while after a shrink. */
   inUse: number
   /** Queries waiting for one. */
   waiting: number

@@ -38,9 +38,9 @@ export async function openDatabase(cfg: DatabaseConfig, hooks: DbHooks = {}): Pr
     const { drizzle } = await import('drizzle-orm/postgres-js')
     const url = cfg.url
     const outage = createOutageGate({ openMs: 1_000 })
-    const connect = () =>
+    const connect = (max: number) =>
       postgres(url, {
-        max: cfg.pool.max,
+        max,
         // Bounds each connection attempt, so an unreachable server fails queries in seconds.
         connect_timeout: Math.max(1, Math.ceil(cfg.pool.acquireTimeoutMs / 1000)),
         backoff: outage.backoff,
@@ -53,7 +53,12 @@ export async function openDatabase(cfg: DatabaseConfig, hooks: DbHooks = {}): Pr
         ...(cfg.statementTimeoutMs !== undefined && { connection: { statement_timeout: cfg.statementTimeoutMs } }),
         onnotice: () => {},
       })
-    const pool = createPostgresPool(connect, { size: cfg.pool.max, acquireTimeoutMs: cfg.pool.acquireTimeoutMs, ...hooks })
+    const pool = createPostgresPool(connect, {
+      size: cfg.pool.max,
+      pipeline: cfg.pool.pipeline,
+      acquireTimeoutMs: cfg.pool.acquireTimeoutMs,
+      ...hooks,
+    })
     return {
       driver: 'postgres',
       db: drizzle({ client: outage.guard(pool.gated), schema }) as unknown as Db,

@@ -1,13 +1,13 @@
 /**
- * The PostgreSQL pool as the core runs it: a postgres.js client opened at `database.pool.max`
- * behind a gate (core/db/gate.ts) that sets how many queries hold a connection at once and
- * bounds the wait for one, with every statement timed for the slow-query log and metrics.
+ * The PostgreSQL pool as the core runs it: a postgres.js client of `size` connections behind
+ * a gate (core/db/gate.ts) that lets `size × pipeline` queries in at once and bounds the wait
+ * for a place, with every statement timed for the slow-query log and metrics.
  *
- * Resizing: growing only lets more queries through. Shrinking lowers the gate at once (queries
- * in flight finish; new ones wait until fewer than the new size run), and when the client may
- * hold more connections than the new size it is replaced: new queries go to a fresh client,
- * the old one ends once its last query or transaction is done (postgres.js hands out its
- * longest-idle connection first, so under steady load excess connections would never idle out).
+ * Resizing lowers or raises the gate at once (queries in flight finish; new ones wait until
+ * there is room) and replaces the client by one of the new size: new queries go to it, the
+ * old one ends once its last query or transaction is done. postgres.js fixes its size when
+ * created, and hands out its longest-idle connection first, so under steady load excess
+ * connections would otherwise never idle out.
  */
 import type { Sql } from 'postgres'
 import { createGate, type Gate, type GateEvents, type GateStats } from './gate.ts'
@@ -17,6 +17,8 @@ export type QueryObserver = (text: string | undefined, ms: number) => void
 
 export interface PostgresPoolOptions extends GateEvents {
   size: number
+  /** Queries sent on one connection at once (postgres.js pipelines them). */
+  pipeline: number
   acquireTimeoutMs: number
   onQuery?: QueryObserver
 }
@@ -35,12 +37,13 @@ export interface PostgresPool {
 /** How long a replaced client may take to finish its queries before they are cut off. */
 const RETIRE_TIMEOUT_S = 60
 
-export function createPostgresPool(connect: () => Sql, opts: PostgresPoolOptions): PostgresPool {
-  const gate = createGate({ size: opts.size, timeoutMs: opts.acquireTimeoutMs, onAcquire: opts.onAcquire, onTimeout: opts.onTimeout })
+/** @example createPostgresPool((max) => postgres(url, { max }), { size: 10, pipeline: 1, acquireTimeoutMs: 5000 }) */
+export function createPostgresPool(connect: (max: number) => Sql, opts: PostgresPoolOptions): PostgresPool {
+  const pipeline = Math.max(1, opts.pipeline)
+  let size = Math.max(1, opts.size)
+  const gate = createGate({ size: size * pipeline, timeoutMs: opts.acquireTimeoutMs, onAcquire: opts.onAcquire, onTimeout: opts.onTimeout })
   const observe = opts.onQuery
-  let current = connect()
-  // Connections the current client may hold: the most queries it has run at once.
-  let peak = 0
+  let current = connect(size)
   const retiring = new Set<Promise<void>>()
 
   async function run(
@@ -52,7 +55,6 @@ export function createPostgresPool(connect: () => Sql, opts: PostgresPoolOptions
     gated: boolean,
   ) {
     if (gated && !gate.tryAcquire()) await gate.acquire()
-    if (gated) peak = Math.max(peak, gate.stats().inUse)
     const start = performance.now()
     try {
       const q = (gated ? current : client).unsafe(text, params as never[], options)
@@ -90,7 +92,6 @@ export function createPostgresPool(connect: () => Sql, opts: PostgresPoolOptions
   async function begin(...args: unknown[]) {
     const fn = args.pop() as (tx: Sql) => unknown
     if (!gate.tryAcquire()) await gate.acquire()
-    peak = Math.max(peak, gate.stats().inUse)
     const start = performance.now()
     try {
       return await (current.begin as Function)(...args, (tx: Sql) => fn(inTransaction(tx)))
@@ -119,11 +120,10 @@ export function createPostgresPool(connect: () => Sql, opts: PostgresPoolOptions
 
   function replace() {
     const old = current
-    current = connect()
+    current = connect(size)
     // Drizzle set its type parsers on the first client; the new one needs the same.
     Object.assign(current.options.parsers, old.options.parsers)
     Object.assign(current.options.serializers, old.options.serializers)
-    peak = gate.stats().inUse
     const done = old.end({ timeout: RETIRE_TIMEOUT_S }).finally(() => retiring.delete(done))
     retiring.add(done)
   }
@@ -133,12 +133,14 @@ export function createPostgresPool(connect: () => Sql, opts: PostgresPoolOptions
     gated,
     raw,
     gate,
-    resize(size) {
-      const n = Math.max(1, Math.floor(size))
-      gate.resize(n)
-      if (n < peak) replace()
+    resize(n) {
+      const next = Math.max(1, Math.floor(n))
+      if (next === size) return
+      size = next
+      gate.resize(size * pipeline)
+      replace()
     },
-    stats: () => gate.stats(),
+    stats: () => ({ ...gate.stats(), size }),
     close: () =>
       (closing ??= (async () => {
         gate.close()

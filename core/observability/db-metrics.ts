@@ -84,7 +84,7 @@ export function registerPoolGauges(registry: Registry, stats: () => PoolStats): 
         this.set(read(stats()))
       },
     })
-  gauge('db_pool_size', 'Queries allowed to hold a database connection at once (set by pool-tuner when present)', (s) => s.size)
-  gauge('db_pool_in_use', 'Queries and transactions holding a database connection now', (s) => s.inUse)
+  gauge('db_pool_size', 'Database connections this process may hold (set by pool-tuner when present)', (s) => s.size)
+  gauge('db_pool_in_use', 'Queries and transactions let into the database pool now (up to size x pipeline)', (s) => s.inUse)
   gauge('db_pool_waiting', 'Queries waiting for a database connection now', (s) => s.waiting)
 }

@@ -18,9 +18,9 @@ export interface PoolStats {
   driver: 'pglite' | 'postgres'
   /** Most connections the pool can ever open (`database.pool.max`; 1 for the embedded database). */
   max: number
-  /** Queries allowed to hold a connection at once now (at most `max`). */
+  /** Connections the pool has now (at most `max`); `pool-tuner` changes it. */
   size: number
-  /** Queries and transactions holding a connection now. */
+  /** Queries and transactions let in now (up to `size × database.pool.pipeline`). */
   inUse: number
   /** Queries waiting for a connection now. */
   waiting: number

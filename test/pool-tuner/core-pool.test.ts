@@ -42,13 +42,14 @@ describeWith('core pool: acquire timeout [postgres]', pgMissing, () => {
   beforeAll(async () => {
     const db = await freshPostgresDatabase()
     drop = db.drop
-    ;({ rt } = await runtimeWithLog({ database: { url: db.url, pool: { max: 2, acquireTimeout: '500 ms' } }, plugins: [sleepRoute()] }))
+    ;({ rt } = await runtimeWithLog({ database: { url: db.url, pool: { max: 2, pipeline: 1, acquireTimeout: '500 ms' } }, plugins: [sleepRoute()] }))
   }, HOOK_TIMEOUT)
   afterAll(async () => {
     await rt?.stop()
     await drop?.()
   }, HOOK_TIMEOUT)
 
+  // pipeline 1: one query per connection, so two slow queries hold the whole pool.
   test('a pool of 2 held by slow queries: a third request is 503 OVERLOADED with Retry-After within the timeout plus a margin', async () => {
     const held = [request(rt, '/test/sleep?ms=3000'), request(rt, '/test/sleep?ms=3000')]
     // Let both take their connection.

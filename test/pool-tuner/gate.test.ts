@@ -62,7 +62,7 @@ test('close() refuses the waiters', async () => {
 
 test('config: database.slowQuery (100 ms by default) wins over the older pool.slowQuery; pooler and connection lifetimes', () => {
   const d = resolveConfig({}).database
-  expect(d.pool).toEqual({ max: 10, acquireTimeoutMs: 5000, slowQueryMs: 100, idleTimeoutMs: 60_000, maxLifetimeMs: 3_600_000 })
+  expect(d.pool).toEqual({ max: 10, pipeline: 4, acquireTimeoutMs: 5000, slowQueryMs: 100, idleTimeoutMs: 60_000, maxLifetimeMs: 3_600_000 })
   expect(d.pooler).toBe('none')
   expect(resolveConfig({ database: { slowQuery: '250 ms', pool: { slowQuery: '1 s' } } }).database.pool.slowQueryMs).toBe(250)
   expect(resolveConfig({ database: { pool: { slowQuery: '1 s' } } }).database.pool.slowQueryMs).toBe(1000)
