@@ -48,6 +48,9 @@ export { durationSchema, ms, parseDuration, type Duration, type Unit } from './d
 
 // Redis: connection types, key names, Lua scripts.
 export type { RedisClient, RedisConnections } from './redis/connect.ts'
+export { beat, heartbeatKeys, type LiveProcess, type ProcessInfo } from './redis/heartbeat.ts'
+// Connection budgets: what a PostgreSQL server allows, shared among the deployment's processes.
+export { budgetOf, readServerLimits, shareOf, type ServerLimits } from './db/budget.ts'
 export { taggedKey } from './redis/keys.ts'
 export { isNoScript, loadScript, runScript, type LuaScript } from './redis/script.ts'
 

@@ -50,7 +50,10 @@ export async function openDatabase(cfg: DatabaseConfig, hooks: DbHooks = {}): Pr
         // connection, where a statement prepared on another one does not exist.
         prepare: cfg.pooler !== 'transaction',
         // Bounds each statement on the server: a stuck query ends with 57014 (answered as 503).
-        ...(cfg.statementTimeoutMs !== undefined && { connection: { statement_timeout: cfg.statementTimeoutMs } }),
+        // Sent as a startup parameter, which PgBouncer refuses ("unsupported startup
+        // parameter"): behind a pooler, set it on the role (ALTER ROLE ... SET statement_timeout).
+        ...(cfg.statementTimeoutMs !== undefined &&
+          (cfg.pooler ?? 'none') === 'none' && { connection: { statement_timeout: cfg.statementTimeoutMs } }),
         onnotice: () => {},
       })
     const pool = createPostgresPool(connect, {

@@ -4,11 +4,8 @@
  * reserved slots and a headroom) among the live processes, and follows scale-out and crashes.
  * See README.md beside this file.
  */
+import { ScaleError, type ScalePlugin, type DbPool, type SizedPool, type DbRouter } from 'scale-runtime/plugin'
 import { Elysia } from 'elysia'
-import type { ScalePlugin } from '../../core/plugins/contract.ts'
-import type { DbPool, SizedPool } from '../../core/ports/db-pool.ts'
-import type { DbRouter } from '../../core/ports/db-router.ts'
-import { ScaleError } from '../../core/errors.ts'
 import { resolveTunerOptions, type PoolTunerOptions, type ResolvedTunerOptions } from './options.ts'
 import { createTuner, type Tuner } from './tuner.ts'
 

@@ -1,7 +1,5 @@
 /** pool-tuner options, their defaults, and their resolution against the core's config (once, at set-up). */
-import type { ResolvedConfig } from '../../core/config/define.ts'
-import { ms, type Duration } from '../../core/duration.ts'
-import { ScaleError, quote } from '../../core/errors.ts'
+import { ms, quote, ScaleError, type Duration, type ResolvedConfig } from 'scale-runtime/plugin'
 
 export interface PoolTunerOptions {
   /** Connections left free on each server for migrations, admin sessions, monitoring and other apps. @default 5 */

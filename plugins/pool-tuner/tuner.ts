@@ -6,10 +6,18 @@
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import { Gauge, type Registry } from 'prom-client'
-import { budgetOf, readServerLimits, shareOf, type ServerLimits } from '../../core/db/budget.ts'
-import type { SizedPool } from '../../core/ports/db-pool.ts'
-import type { RedisClient } from '../../core/redis/connect.ts'
-import { beat, heartbeatKeys, type LiveProcess, type ProcessInfo } from '../../core/redis/heartbeat.ts'
+import {
+  beat,
+  budgetOf,
+  heartbeatKeys,
+  readServerLimits,
+  shareOf,
+  type LiveProcess,
+  type ProcessInfo,
+  type RedisClient,
+  type ServerLimits,
+  type SizedPool,
+} from 'scale-runtime/plugin'
 import type { ResolvedTunerOptions } from './options.ts'
 
 export interface TunerDeps {
