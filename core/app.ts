@@ -141,7 +141,15 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
   const secret = await jwtSecret(config, logger)
   const users = createUserService(slots.dbRouter, runtime)
   const tokens = createTokenService(config.auth, secret, { isActive: (id) => users.isActive(id) })
-  const guard = createGuard({ config, tokens, limiter: slots.rateLimit, onLimited: (group) => metrics.rateLimited.inc({ group }) })
+  let listening: Listening | undefined
+  const guard = createGuard({
+    config,
+    tokens,
+    limiter: slots.rateLimit,
+    onLimited: (group) => metrics.rateLimited.inc({ group }),
+    // The socket peer is a runtime fact: the adapter that received the request knows it.
+    clientAddress: (request) => listening?.clientAddress(request),
+  })
   const drain = createDrain()
 
   async function health(): Promise<HealthReport> {
@@ -206,12 +214,9 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
   // The console's traffic charts sample the request metrics; only kept when the console is on.
   const traffic = config.console.enabled ? createTraffic(metrics) : undefined
   const pluginApps = wired.apps.map((a) => (typeof a === 'function' ? a({ guard, slots }) : a))
-  const ws = config.websocket
-  const app: AnyElysia = new Elysia({
-    name: 'scale-runtime',
-    normalize: false,
-    websocket: { idleTimeout: Math.max(8, Math.round(ws.idleTimeoutMs / 1000)), maxPayloadLength: ws.maxFrameBytes, sendPings: true },
-  })
+  // `/v1/ws` is not an Elysia route: the runtime adapter serves it before the app (see core/runtime/socket.ts).
+  const socket = { route: wsRoutes(deps), limits: config.websocket }
+  const app: AnyElysia = new Elysia({ name: 'scale-runtime', normalize: false })
     // Probes and scrapes first: Elysia applies hooks only to routes registered after them, so
     // these skip the request id, access log and metrics hooks (a probe every few seconds from
     // each load balancer is neither a request to log nor traffic to count).
@@ -234,11 +239,8 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     .use(syncRoutes(deps))
     .use(gatewayRoutes(deps))
     .use(chatRoutes(deps))
-    // Elysia's .ws() runs on its Bun adapter only.
-    .use(runtime.name === 'bun' ? wsRoutes(deps) : [])
     .use(traffic ? [adminRoutes(deps, { plugins: wired.started, traffic, redis: !!redis }), consoleRoutes(runtime)] : [])
 
-  let listening: Listening | undefined
   let stopping: Promise<void> | undefined
 
   return {
@@ -253,6 +255,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
         port: config.server.port,
         hostname: config.server.hostname,
         maxRequestBodySize: config.server.bodyLimit,
+        socket,
       })
       return { port: listening.port }
     },

@@ -3,6 +3,7 @@ import { createRuntime } from './app.ts'
 import { loadConfig } from './config/load.ts'
 import { exitOnError } from './exit.ts'
 import { createLogger } from './observability/logger.ts'
+import { detectRuntime } from './runtime/index.ts'
 
 /** Start the api role; resolves once it runs (the process then lives until a signal). */
 export async function main(): Promise<void> {
@@ -13,6 +14,7 @@ export async function main(): Promise<void> {
   logger.info(
     {
       port,
+      runtime: await detectRuntime().then((r) => `${r.name} ${r.version}`),
       database: config.database.url ? 'postgres' : `pglite (${config.database.dataDir})`,
       plugins: config.plugins.length,
       instances: config.instances,

@@ -54,9 +54,11 @@ export interface GuardDeps {
   tokens: TokenService
   limiter: RateLimiter
   onLimited?: (group: string) => void
+  /** The socket peer of a request, from the runtime adapter; undefined for in-process requests. */
+  clientAddress?: (request: Request) => string | undefined
 }
 
-export function createGuard({ config, tokens, limiter, onLimited }: GuardDeps) {
+export function createGuard({ config, tokens, limiter, onLimited, clientAddress }: GuardDeps) {
   const rules = tierRules(config)
   const anonymousRule: RateLimitRule = { limit: config.anonymous.requestsPerMinute, windowMs: MINUTE }
   const hops = config.server.trustedProxyHops
@@ -84,8 +86,8 @@ export function createGuard({ config, tokens, limiter, onLimited }: GuardDeps) {
     }),
     anonymous: {
       detail: { security: [], 'x-rate-limit-group': 'anonymous' } as object,
-      async beforeHandle({ request, server, set }) {
-        const ip = clientIp(server?.requestIP(request)?.address, request.headers.get('x-forwarded-for'), hops)
+      async beforeHandle({ request, set }) {
+        const ip = clientIp(clientAddress?.(request), request.headers.get('x-forwarded-for'), hops)
         await limit(`ip:${ip}`, anonymousRule, 'anonymous', set)
       },
     },

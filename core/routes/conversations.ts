@@ -56,6 +56,9 @@ export function conversationRoutes({ guard, conversations }: AppDeps) {
       async ({ params, user, set }) => {
         await conversations.remove(user.userId, params.id)
         set.status = 204
+        // An explicit null body: Elysia would build `new Response('', { status: 204 })`, which
+        // the fetch standard forbids (Deno throws; Bun lets it pass).
+        return new Response(null, { status: 204 })
       },
       { auth: 'api', params: IdParams },
     )

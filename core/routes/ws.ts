@@ -5,8 +5,8 @@
  * Slow clients: see chat/socket-sink.ts (pause, then close with 4008 and resume). A user
  * holds at most their tier's `maxSockets` on one instance (more close with 4429), and a
  * user disabled or deleted meanwhile has their open sockets closed with 4401.
+ * A runtime-neutral {@link SocketRoute}: the runtime adapter (core/runtime/) serves it.
  */
-import { Elysia, t } from 'elysia'
 import { type ClientFrame, type ProtocolError, parseFrame } from '../chat/frames.ts'
 import { createSocketSink, type SocketSink } from '../chat/socket-sink.ts'
 import { databaseUnavailable } from '../db/errors.ts'
@@ -15,7 +15,9 @@ import { bearer, tierRules } from '../http/guard.ts'
 import { CLOSE_REVOKED, CLOSE_TOO_MANY_SOCKETS, createUserSockets, REVOKED_REASON } from './ws-users.ts'
 import type { AppDeps } from '../http/deps.ts'
 import { CLOSE_RESTART } from '../http/drain.ts'
+import { scaleErrorResponse } from '../http/errors.ts'
 import type { JobEvent } from '../ports/llm-dispatch.ts'
+import { type SocketRoute, wantsUpgrade } from '../runtime/socket.ts'
 import type { Principal } from '../services/tokens.ts'
 
 interface Conn {
@@ -37,8 +39,6 @@ function tokenOf(query: string | undefined, headers: Record<string, string | und
 
 export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }: AppDeps) {
   const chatRule = tierRules(config)
-  /** The user verified before the upgrade, handed to `open` through the upgrade request. */
-  const verified = new WeakMap<Request, Principal>()
   const allowed = config.server.allowedOrigins
   const conns = new Map<string, Conn>()
   const sockets = new Map<string, { close(code: number, reason: string): void }>()
@@ -85,21 +85,32 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }
     }
   }
 
-  return new Elysia({ name: 'routes-ws', tags: ['chat'] }).ws('/v1/ws', {
-    query: t.Object({ token: t.Optional(t.String({ maxLength: 4096 })) }),
-    async beforeHandle({ query, headers, request, set }) {
-      const origin = request.headers.get('origin')
-      if (origin && !allowed.includes('*') && !allowed.includes(origin)) {
-        throw new ScaleError('FORBIDDEN', `origin ${JSON.stringify(origin)} is not allowed; add it to server.allowedOrigins`)
+  const route: SocketRoute<Principal> = {
+    path: '/v1/ws',
+    async upgrade(request) {
+      try {
+        const origin = request.headers.get('origin')
+        if (origin && !allowed.includes('*') && !allowed.includes(origin)) {
+          throw new ScaleError('FORBIDDEN', `origin ${JSON.stringify(origin)} is not allowed; add it to server.allowedOrigins`)
+        }
+        const query = new URL(request.url).searchParams.get('token') ?? undefined
+        if (query && query.length > 4096) throw new ScaleError('VALIDATION_FAILED', 'query.token: longer than 4096 characters')
+        const { token, protocol } = tokenOf(query, {
+          authorization: request.headers.get('authorization') ?? undefined,
+          'sec-websocket-protocol': request.headers.get('sec-websocket-protocol') ?? undefined,
+        })
+        if (!token) throw new ScaleError('UNAUTHORIZED', 'a token is required: ?token=<token> or the Sec-WebSocket-Protocol header')
+        const user = await tokens.verify(token)
+        if (!wantsUpgrade(request))
+          throw new ScaleError('VALIDATION_FAILED', '/v1/ws speaks WebSocket: send Upgrade: websocket', { status: 426 })
+        return { data: user, protocol }
+      } catch (e) {
+        if (isScaleError(e)) return scaleErrorResponse(e)
+        throw e
       }
-      const { token, protocol } = tokenOf(query.token, headers)
-      if (!token) throw new ScaleError('UNAUTHORIZED', 'a token is required: ?token=<token> or the Sec-WebSocket-Protocol header')
-      verified.set(request, await tokens.verify(token))
-      if (protocol) set.headers['sec-websocket-protocol'] = protocol
     },
     open(ws) {
-      const user = verified.get(ws.data.request)
-      if (!user) return ws.close(1011, 'not authenticated')
+      const user = ws.data
       if (drain.draining) return ws.close(CLOSE_RESTART, 'server restarting: reconnect and resume')
       const max = config.tiers[user.tier].maxSockets
       if (userSockets.count(user.userId) >= max) {
@@ -107,10 +118,7 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }
         return ws.close(CLOSE_TOO_MANY_SOCKETS, `too many sockets: at most ${max} open at once for this user`)
       }
       const close = (code: number, reason: string) => ws.close(code, reason)
-      const sink = createSocketSink(
-        { send: (d) => ws.send(d), close, getBufferedAmount: () => ws.raw.getBufferedAmount() },
-        config.websocket,
-      )
+      const sink = createSocketSink(ws, config.websocket)
       conns.set(ws.id, { user, sink, close })
       sockets.set(ws.id, ws)
       userSockets.add(user.userId, ws.id, close)
@@ -145,7 +153,8 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }
       userSockets.remove(c.user.userId, ws.id)
       metrics.sockets.dec()
     },
-  })
+  }
+  return route
 }
 
 function errorFrame(e: unknown, ref: { jobId?: string; clientId?: string }): ProtocolError {

@@ -1,18 +1,87 @@
 /**
- * Bun: Elysia's own Bun adapter for serving (with WebSocket), Bun.password (argon2id) for
- * hashing, Bun.build for the console's browser bundle.
+ * Bun: `Bun.serve` with the app's fetch handler, the socket route on Bun's own router and
+ * WebSocket handler (frame limit, idle pings and backpressure are Bun's), `Bun.password`
+ * (argon2id) for hashing, `Bun.build` for the console's browser bundle.
  */
+import type { Server, ServerWebSocket } from 'bun'
 import type { RuntimeAdapter } from './index.ts'
+import { frameText, socketRegistry, type ServerSocket, type SocketRoute } from './socket.ts'
+
+interface SocketData {
+  accepted: unknown
+  socket?: ServerSocket<unknown>
+}
+
+let nextId = 0
+
+function wrap(ws: ServerWebSocket<SocketData>): ServerSocket<unknown> {
+  return {
+    id: `b${++nextId}`,
+    data: ws.data.accepted,
+    send: (d) => ws.send(d),
+    close: (code, reason) => ws.close(code, reason),
+    getBufferedAmount: () => ws.getBufferedAmount(),
+  }
+}
 
 export const bunRuntime: RuntimeAdapter = {
   name: 'bun',
-  async listen(app, { port, hostname, maxRequestBodySize }) {
-    app.listen({ port, hostname, maxRequestBodySize })
-    const server = app.server
-    if (!server) throw new Error('the Bun server did not start')
+  version: Bun.version,
+  async listen(app, { port, hostname, maxRequestBodySize, socket }) {
+    app.compile()
+    const sockets = socketRegistry()
+    const route: SocketRoute<unknown> | undefined = socket?.route
+    const server = Bun.serve<SocketData>({
+      port,
+      hostname,
+      maxRequestBodySize,
+      development: false,
+      // Elysia's own listen uses these too: 30 s for an HTTP connection without traffic.
+      idleTimeout: 30,
+      fetch: app.fetch,
+      ...(route && {
+        routes: {
+          [route.path]: async (request: Request, srv: Server<SocketData>) => {
+            const answer = await route.upgrade(request)
+            if (answer instanceof Response) return answer
+            const headers = answer.protocol ? { 'sec-websocket-protocol': answer.protocol } : undefined
+            if (srv.upgrade(request, { data: { accepted: answer.data }, headers })) return undefined as unknown as Response
+            return new Response(null, { status: 400 })
+          },
+        },
+      }),
+      websocket: {
+        idleTimeout: Math.max(8, Math.round((socket?.limits.idleTimeoutMs ?? 60_000) / 1000)),
+        maxPayloadLength: socket?.limits.maxFrameBytes ?? 64 * 1024,
+        sendPings: true,
+        open(ws) {
+          const s = wrap(ws)
+          ws.data.socket = s
+          sockets.add(s)
+          route?.open(s)
+        },
+        message(ws, message) {
+          if (ws.data.socket) void route?.message(ws.data.socket, frameText(message))
+        },
+        drain(ws) {
+          if (ws.data.socket) route?.drain(ws.data.socket)
+        },
+        close(ws, code, reason) {
+          const s = ws.data.socket
+          if (!s) return
+          sockets.delete(s)
+          route?.close(s, code, reason)
+        },
+      },
+    })
     return {
       port: server.port ?? port,
+      get sockets() {
+        return sockets.size
+      },
+      clientAddress: (request) => server.requestIP(request)?.address,
       stop: async (graceful) => {
+        sockets.closeAll()
         await server.stop(!graceful)
       },
     }

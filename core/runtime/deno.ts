@@ -1,24 +1,87 @@
 /**
- * Deno: `Deno.serve` with the app's fetch handler (no WebSocket route: Elysia's `.ws()`
- * needs its Bun adapter), argon2id from hash-wasm. Hashes are PHC strings either way, so
- * a database moves between runtimes.
+ * Deno: `Deno.serve` with the app's fetch handler, the socket route through
+ * `Deno.upgradeWebSocket` (see deno-socket.ts), the body limit counted on chunked bodies,
+ * argon2id from hash-wasm. Hashes are PHC strings either way, so a database moves between
+ * runtimes.
  */
+import { ScaleError } from '../errors.ts'
+import { serveDenoSocket } from './deno-socket.ts'
 import type { RuntimeAdapter } from './index.ts'
+import { socketRegistry } from './socket.ts'
 
 interface DenoServer {
   finished: Promise<void>
   shutdown(): Promise<void>
   addr: { port: number }
 }
+interface ServeInfo {
+  remoteAddr: { hostname: string }
+}
 declare const Deno: {
-  serve(opts: { port: number; hostname: string; onListen?: () => void }, handler: (r: Request) => Response | Promise<Response>): DenoServer
+  version: { deno: string }
+  serve(
+    opts: { port: number; hostname: string; onListen?: () => void },
+    handler: (r: Request, info: ServeInfo) => Response | Promise<Response>,
+  ): DenoServer
+}
+
+/** The path of a request URL without parsing the whole URL (this runs on every request). */
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  const q = url.indexOf('?', start)
+  return start < 0 ? '/' : url.slice(start, q < 0 ? undefined : q)
+}
+
+/**
+ * A chunked body (no Content-Length, so the app could not check it up front) counted as it
+ * is read: past `max` bytes the read fails with PAYLOAD_TOO_LARGE, which the app's error
+ * handler answers with 413, as Bun's server does by itself.
+ */
+function limitBody(request: Request, max: number): Request {
+  let seen = 0
+  const counted = request.body!.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, c) {
+        seen += chunk.byteLength
+        if (seen > max) c.error(new ScaleError('PAYLOAD_TOO_LARGE', `the request body is over the limit of ${max} bytes`))
+        else c.enqueue(chunk)
+      },
+    }),
+  )
+  return new Request(request, { body: counted, duplex: 'half' } as RequestInit)
 }
 
 export const denoRuntime: RuntimeAdapter = {
   name: 'deno',
-  async listen(app, { port, hostname }) {
-    const server = Deno.serve({ port, hostname, onListen: () => {} }, (r) => app.fetch(r))
-    return { port: server.addr.port, stop: () => server.shutdown() }
+  version: Deno.version.deno,
+  async listen(app, { port, hostname, maxRequestBodySize, socket }) {
+    const fetch = app.fetch
+    const peers = new WeakMap<Request, string>()
+    const sockets = socketRegistry()
+    // Aborted by a forced stop: cuts the event streams still open (Deno's shutdown only waits).
+    const cut = new AbortController()
+    const server = Deno.serve({ port, hostname, onListen: () => {} }, async (request, info) => {
+      if (socket && pathOf(request.url) === socket.route.path) return serveDenoSocket(request, socket, sockets)
+      if (request.body && !request.headers.has('content-length')) request = limitBody(request, maxRequestBodySize)
+      peers.set(request, info.remoteAddr.hostname)
+      const res = await fetch(request)
+      if (!res.body || !res.headers.get('content-type')?.startsWith('text/event-stream')) return res
+      const body = res.body.pipeThrough(new TransformStream(), { signal: cut.signal })
+      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers })
+    })
+    return {
+      port: server.addr.port,
+      get sockets() {
+        return sockets.size
+      },
+      clientAddress: (request) => peers.get(request),
+      async stop(graceful) {
+        sockets.closeAll()
+        const done = server.shutdown()
+        if (!graceful) cut.abort()
+        await done
+      },
+    }
   },
   async hashPassword(password) {
     const { argon2id } = await import('hash-wasm')
