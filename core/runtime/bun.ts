@@ -1,9 +1,10 @@
 /**
- * Bun: `Bun.serve` with the app's fetch handler, the socket route on Bun's own router and
+ * Bun: `Bun.serve` with the app's fetch handler (chunked bodies counted, body-limit.ts), the socket route on Bun's own router and
  * WebSocket handler (frame limit, idle pings and backpressure are Bun's), `Bun.password`
  * (argon2id) for hashing, `Bun.build` for the console's browser bundle.
  */
 import type { Server, ServerWebSocket } from 'bun'
+import { limitBody, undeclaredBody } from './body-limit.ts'
 import type { RuntimeAdapter } from './index.ts'
 import { frameText, socketRegistry, type ServerSocket, type SocketRoute } from './socket.ts'
 
@@ -31,14 +32,24 @@ export const bunRuntime: RuntimeAdapter = {
     app.compile()
     const sockets = socketRegistry()
     const route: SocketRoute<unknown> | undefined = socket?.route
+    const fetch = app.fetch
+    // Requests re-made for the body count; requestIP only knows the ones the server made.
+    const peers = new WeakMap<Request, string | undefined>()
     const server = Bun.serve<SocketData>({
       port,
       hostname,
-      maxRequestBodySize,
+      // A backstop only: Bun would answer an empty 413 itself, so the app's Content-Length check
+      // and the chunked count (body-limit.ts) answer first, in the API's error shape.
+      maxRequestBodySize: maxRequestBodySize * 2 + 65_536,
       development: false,
       // Elysia's own listen uses these too: 30 s for an HTTP connection without traffic.
       idleTimeout: 30,
-      fetch: app.fetch,
+      fetch(request, srv) {
+        if (!undeclaredBody(request)) return fetch(request)
+        const counted = limitBody(request, maxRequestBodySize)
+        peers.set(counted, srv.requestIP(request)?.address)
+        return fetch(counted)
+      },
       ...(route && {
         routes: {
           [route.path]: async (request: Request, srv: Server<SocketData>) => {
@@ -79,7 +90,7 @@ export const bunRuntime: RuntimeAdapter = {
       get sockets() {
         return sockets.size
       },
-      clientAddress: (request) => server.requestIP(request)?.address,
+      clientAddress: (request) => (peers.has(request) ? peers.get(request) : server.requestIP(request)?.address),
       stop: async (graceful) => {
         sockets.closeAll()
         await server.stop(!graceful)

@@ -1,10 +1,11 @@
 /**
  * Deno: `Deno.serve` with the app's fetch handler, the socket route through
- * `Deno.upgradeWebSocket` (see deno-socket.ts), the body limit counted on chunked bodies,
+ * `Deno.upgradeWebSocket` (see deno-socket.ts), the body limit counted on chunked bodies
+ * (body-limit.ts),
  * argon2id from hash-wasm. Hashes are PHC strings either way, so a database moves between
  * runtimes.
  */
-import { ScaleError } from '../errors.ts'
+import { limitBody, undeclaredBody } from './body-limit.ts'
 import { serveDenoSocket } from './deno-socket.ts'
 import type { RuntimeAdapter } from './index.ts'
 import { socketRegistry } from './socket.ts'
@@ -32,25 +33,6 @@ function pathOf(url: string): string {
   return start < 0 ? '/' : url.slice(start, q < 0 ? undefined : q)
 }
 
-/**
- * A chunked body (no Content-Length, so the app could not check it up front) counted as it
- * is read: past `max` bytes the read fails with PAYLOAD_TOO_LARGE, which the app's error
- * handler answers with 413, as Bun's server does by itself.
- */
-function limitBody(request: Request, max: number): Request {
-  let seen = 0
-  const counted = request.body!.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, c) {
-        seen += chunk.byteLength
-        if (seen > max) c.error(new ScaleError('PAYLOAD_TOO_LARGE', `the request body is over the limit of ${max} bytes`))
-        else c.enqueue(chunk)
-      },
-    }),
-  )
-  return new Request(request, { body: counted, duplex: 'half' } as RequestInit)
-}
-
 export const denoRuntime: RuntimeAdapter = {
   name: 'deno',
   version: Deno.version.deno,
@@ -62,7 +44,7 @@ export const denoRuntime: RuntimeAdapter = {
     const cut = new AbortController()
     const server = Deno.serve({ port, hostname, onListen: () => {} }, async (request, info) => {
       if (socket && pathOf(request.url) === socket.route.path) return serveDenoSocket(request, socket, sockets)
-      if (request.body && !request.headers.has('content-length')) request = limitBody(request, maxRequestBodySize)
+      if (undeclaredBody(request)) request = limitBody(request, maxRequestBodySize)
       peers.set(request, info.remoteAddr.hostname)
       const res = await fetch(request)
       if (!res.body || !res.headers.get('content-type')?.startsWith('text/event-stream')) return res

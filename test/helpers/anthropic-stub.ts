@@ -223,8 +223,7 @@ export async function startAnthropicStub(opts: { fallback?: (body: any) => StubB
       const model = String(body.model)
       const msgId = `msg_stub_${id}`
       const inputTokens =
-        behaviour.inputTokens ??
-        countWords([contentText(body.system), ...body.messages.map((m: any) => contentText(m?.content))].join(' '))
+        behaviour.inputTokens ?? countWords([contentText(body.system), ...body.messages.map((m: any) => contentText(m?.content))].join(' '))
       const stopReason = behaviour.stopReason ?? 'end_turn'
       const cut = behaviour.interrupt
       const sent = cut ? behaviour.chunks.slice(0, cut.afterDeltas) : behaviour.chunks
@@ -284,9 +283,7 @@ export async function startAnthropicStub(opts: { fallback?: (body: any) => StubB
         }),
         frame('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
         frame('ping', { type: 'ping' }),
-        ...sent.map((t) =>
-          frame('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: t } }),
-        ),
+        ...sent.map((t) => frame('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: t } })),
       ]
       if (!cut) {
         events.push(

@@ -47,11 +47,18 @@ export async function spawnUntil(entry: string, env: Record<string, string>, rea
     await Bun.sleep(50)
   }
   proc.kill('SIGKILL')
-  throw new Error(`${entry} did not start:\n${text}`)
+  throw new Error(`${argv.join(' ')} did not start:\n${text}`)
 }
+
+/** Start any command line (`deno task start`, say) from the repository root; see {@link spawnUntil}. */
+export const spawnCommand = (argv: string[], env: Record<string, string>, ready: RegExp, timeoutMs?: number): Promise<Proc> =>
+  spawnUntil(argv.join(' '), env, ready, { argv, timeoutMs })
 
 /** The api's start-up line, capturing the port. */
 export const API_READY = /listening on http:\/\/[^:]+:(\d+)/
+
+/** A worker's start-up lines (with WORKER_PORT set), capturing its health port. */
+export const WORKER_READY = /worker health on http:\/\/[^:]+:(\d+)[\s\S]*worker running/
 
 /** A JSON call; `body` is the parsed response (undefined when empty). */
 export async function call(base: string, method: string, path: string, body?: unknown, token?: string) {

@@ -68,8 +68,11 @@ export interface Reply<T = any> {
   body: T
 }
 
-/** A tiny client for in-process requests. */
-export function client(rt: () => Runtime) {
+/**
+ * A tiny client: in-process requests (`app.handle`) for a Runtime, real HTTP for a base URL
+ * (`http://127.0.0.1:<port>`: another process, another runtime).
+ */
+export function client(rt: () => Runtime | string) {
   async function call<T = any>(
     method: string,
     path: string,
@@ -82,7 +85,11 @@ export function client(rt: () => Runtime) {
       body = JSON.stringify(opts.body)
       headers['content-type'] ??= 'application/json'
     }
-    const res = await rt().app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
+    const target = rt()
+    const res =
+      typeof target === 'string'
+        ? await fetch(`${target}${path}`, { method, headers, body })
+        : await target.app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
     const text = await res.text()
     let parsed: unknown = text
     try {

@@ -1,6 +1,6 @@
 /** Api instances (`core/main.ts`) and workers (`core/worker.ts`) as child processes, for the llm-queue process tests. */
 import { resolve } from 'node:path'
-import { API_READY, call, type Proc, spawnUntil } from '../helpers/remote.ts'
+import { API_READY, call, type Proc, spawnUntil, WORKER_READY } from '../helpers/remote.ts'
 import { parseSse } from '../helpers/sse.ts'
 
 export { call, type Proc }
@@ -12,7 +12,7 @@ const spawn = (entry: string, env: Record<string, string>, ready: RegExp) =>
 
 export const startApi = (env: Record<string, string>) => spawn('core/main.ts', { PORT: '0', ...env }, API_READY)
 export const startWorker = (env: Record<string, string>) =>
-  spawn('core/worker.ts', { WORKER_PORT: '0', ...env }, /worker health on http:\/\/[^:]+:(\d+)[\s\S]*worker running/)
+  spawn('core/worker.ts', { WORKER_PORT: '0', ...env }, WORKER_READY)
 
 /** SIGKILL whatever is still running and wait for it: for finally blocks. */
 export async function killAll(procs: (Proc | undefined)[]): Promise<void> {

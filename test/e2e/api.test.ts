@@ -1,0 +1,10 @@
+/** The end-to-end API suite on Bun, in process, on a real port. */
+import { startRuntime } from '../helpers/runtime.ts'
+import { apiSuite } from './api-suite.ts'
+import config from './fixtures/api.ts'
+
+apiSuite('bun', async () => {
+  const rt = await startRuntime(config)
+  const { port } = await rt.listen()
+  return { base: `http://127.0.0.1:${port}`, stop: () => rt.stop() }
+})
