@@ -3,7 +3,7 @@
  * process (api.test.ts) and Deno started with `deno task start` (test/deno/). Accounts,
  * conversations (DELETE included), the body limit (Content-Length and chunked), a chat turn
  * over SSE with resume, delta sync, the gateway through the official SDK, and the client
- * address the per-address limit keys on. The runtime runs with fixtures/api.ts.
+ * address the per-address limit keys on. The runtime runs with fixtures/e2e.ts.
  */
 import Anthropic from '@anthropic-ai/sdk'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
@@ -13,7 +13,6 @@ import { client, HOOK_TIMEOUT } from '../helpers/runtime.ts'
 import { parseSse, readSse } from '../helpers/sse.ts'
 import type { Target } from './ws-suite.ts'
 
-export const API_CONFIG = new URL('./fixtures/api.ts', import.meta.url).pathname
 const BODY_LIMIT = 16 * 1024
 
 const fakeReply = (said: string) => fakeReplyWords({ messages: [{ role: 'user', content: said }], maxTokens: 1 }).join(' ')

@@ -1,7 +1,7 @@
 /** The end-to-end API suite on Bun, in process, on a real port. */
 import { startRuntime } from '../helpers/runtime.ts'
 import { apiSuite } from './api-suite.ts'
-import config from './fixtures/api.ts'
+import config from './fixtures/e2e.ts'
 
 apiSuite('bun', async () => {
   const rt = await startRuntime(config)

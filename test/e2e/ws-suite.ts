@@ -1,7 +1,7 @@
 /**
  * The chat over WebSocket on a real port, as a suite run against each runtime: Bun in
  * process (ws.test.ts) and Deno started with `deno task start` (test/deno/). The runtime
- * runs with fixtures/ws.ts.
+ * runs with fixtures/e2e.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { client, HOOK_TIMEOUT } from '../helpers/runtime.ts'
@@ -13,7 +13,8 @@ export interface Target {
   stop(): Promise<unknown>
 }
 
-export const WS_CONFIG = new URL('./fixtures/ws.ts', import.meta.url).pathname
+/** The config both suites run with, as a file for `SCALE_CONFIG`. */
+export const E2E_CONFIG = new URL('./fixtures/e2e.ts', import.meta.url).pathname
 
 export function wsSuite(label: string, start: () => Promise<Target>) {
   describe(`WebSocket /v1/ws [${label}]`, () => {

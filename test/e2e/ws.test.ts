@@ -1,6 +1,6 @@
 /** The WebSocket suite on Bun, in process, on a real port. */
 import { startRuntime } from '../helpers/runtime.ts'
-import config from './fixtures/ws.ts'
+import config from './fixtures/e2e.ts'
 import { wsSuite } from './ws-suite.ts'
 
 wsSuite('bun', async () => {

@@ -11,8 +11,7 @@ const spawn = (entry: string, env: Record<string, string>, ready: RegExp) =>
   spawnUntil(entry, { SCALE_CONFIG: CLUSTER_FIXTURE, ...env }, ready)
 
 export const startApi = (env: Record<string, string>) => spawn('core/main.ts', { PORT: '0', ...env }, API_READY)
-export const startWorker = (env: Record<string, string>) =>
-  spawn('core/worker.ts', { WORKER_PORT: '0', ...env }, WORKER_READY)
+export const startWorker = (env: Record<string, string>) => spawn('core/worker.ts', { WORKER_PORT: '0', ...env }, WORKER_READY)
 
 /** SIGKILL whatever is still running and wait for it: for finally blocks. */
 export async function killAll(procs: (Proc | undefined)[]): Promise<void> {

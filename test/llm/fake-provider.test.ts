@@ -134,8 +134,6 @@ describe('createProvider', () => {
   })
 
   test('refuses anthropic without a key', () => {
-    expect(() => createProvider({ ...llm, provider: 'anthropic' })).toThrow(
-      expect.objectContaining({ code: 'CONFIG_INVALID' }),
-    )
+    expect(() => createProvider({ ...llm, provider: 'anthropic' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }))
   })
 })
