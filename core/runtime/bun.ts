@@ -92,7 +92,7 @@ export const bunRuntime: RuntimeAdapter = {
       },
       clientAddress: (request) => (peers.has(request) ? peers.get(request) : server.requestIP(request)?.address),
       stop: async (graceful) => {
-        sockets.closeAll()
+        await sockets.closeAll()
         await server.stop(!graceful)
       },
     }

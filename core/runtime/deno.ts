@@ -58,7 +58,7 @@ export const denoRuntime: RuntimeAdapter = {
       },
       clientAddress: (request) => peers.get(request),
       async stop(graceful) {
-        sockets.closeAll()
+        await sockets.closeAll()
         const done = server.shutdown()
         if (!graceful) cut.abort()
         await done

@@ -54,14 +54,30 @@ export interface SocketLimits {
 /** The sockets one listening server holds, so that a drain can close them all with 1012. */
 export function socketRegistry() {
   const open = new Set<ServerSocket<unknown>>()
+  let emptied: (() => void) | undefined
   return {
     add: (s: ServerSocket<unknown>) => void open.add(s),
-    delete: (s: ServerSocket<unknown>) => void open.delete(s),
+    delete(s: ServerSocket<unknown>) {
+      open.delete(s)
+      if (open.size === 0) emptied?.()
+    },
     get size() {
       return open.size
     },
-    closeAll(code = CLOSE_SERVICE_RESTART, reason = 'server restarting: reconnect and resume with afterSeq') {
+    /**
+     * Close every socket and wait (up to `waitMs`) for their close handshakes, so that the
+     * close frames go out before the server itself shuts down (Deno would send 1001 instead).
+     */
+    async closeAll(code = CLOSE_SERVICE_RESTART, reason = 'server restarting: reconnect and resume with afterSeq', waitMs = 2000) {
+      if (open.size === 0) return
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const done = new Promise<void>((resolve) => {
+        emptied = resolve
+        timer = setTimeout(resolve, waitMs)
+      })
       for (const s of [...open]) s.close(code, reason)
+      await done
+      clearTimeout(timer)
     },
   }
 }
