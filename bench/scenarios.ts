@@ -1,4 +1,5 @@
 /** The scenarios: which servers run side by side, which route they are loaded on, and the target for the runtime. */
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { createBenchDatabase, postgresDown, type BenchDatabase } from './postgres.ts'
 import { REDIS_SCENARIOS } from './redis-scenarios.ts'
@@ -58,6 +59,8 @@ export interface Scenario {
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
 const bun = process.execPath
+/** Deno from the `deno` npm package, as `deno task start` runs it (`deno run -A`, so the pid measured is the server's). */
+const deno = here('../node_modules/.bin/deno')
 const node = process.env.BENCH_NODE ?? 'node'
 const MAIN = here('../core/main.ts')
 const runtime = (
@@ -155,6 +158,18 @@ export const SCENARIOS: Scenario[] = [
         prepare: async () => ({ authorization: 'Bearer bench' }),
         late: true,
       },
+    ],
+  },
+  {
+    name: 'pipeline-deno',
+    title: 'pipeline on Deno: authenticated no-op route (GET /v1/bench/noop)',
+    path: '/v1/bench/noop',
+    target: { min: 0.75, text: '≥ 0.75x bare Elysia on Deno' },
+    namedOnly: true,
+    unavailable: async () => (existsSync(deno) ? undefined : `no deno binary at ${deno} (npm install brings it)`),
+    stacks: [
+      runtime('runtime', 'runtime on Deno (default config)', 'default', 'runtime', undefined, { argv: [deno, 'run', '-A', MAIN] }),
+      { ...bareElysia, label: 'bare Elysia (Deno)', argv: [deno, 'run', '-A', here('./servers/bare-elysia.ts')] },
     ],
   },
   ...REDIS_SCENARIOS,

@@ -1,4 +1,4 @@
-/** Reference: bare Elysia on Bun with the same routes and JSON as the runtime, and nothing else. */
+/** Reference: bare Elysia (on Bun, or on Deno through `Deno.serve`) with the same routes and JSON as the runtime, and nothing else. */
 import { Elysia } from 'elysia'
 
 const unauthorized = () =>
@@ -7,7 +7,10 @@ const unauthorized = () =>
     headers: { 'content-type': 'application/json' },
   })
 
-new Elysia()
+declare const Deno:
+  { serve(opts: { port: number; hostname: string }, handler: (r: Request) => Response | Promise<Response>): unknown } | undefined
+
+const app = new Elysia()
   .get('/health/live', () => ({ status: 'live' }))
   // The trivial auth a hand-written app would have: a bearer header must be there, nothing is verified.
   .get('/v1/bench/noop', () => ({ ok: true }), {
@@ -15,4 +18,8 @@ new Elysia()
       if (!request.headers.get('authorization')?.startsWith('Bearer ')) return unauthorized()
     },
   })
-  .listen({ port: Number(process.env.PORT ?? 3000), hostname: process.env.HOST ?? '127.0.0.1' })
+
+const at = { port: Number(process.env.PORT ?? 3000), hostname: process.env.HOST ?? '127.0.0.1' }
+// Elysia's listen() is Bun's; on Deno the same app serves through its fetch handler.
+if (typeof Deno !== 'undefined') Deno.serve(at, app.fetch)
+else app.listen(at)
