@@ -10,6 +10,7 @@ import { ADMIN_URL } from '../../bench/postgres.ts'
 import { runBench } from '../../bench/run.ts'
 import { loadConfig } from '../../core/config/load.ts'
 import { describeWith, postgresMissing } from '../helpers/services.ts'
+import { denoMissing } from '../deno/deno.ts'
 import postgres from 'postgres'
 
 // No warm-up and no hook-off variants: start-up of each runtime (embedded database) is most of the time.
@@ -78,6 +79,18 @@ describeWith('bench data scenario [postgres]', postgresReason, () => {
       } finally {
         await admin.end()
       }
+    },
+    TIMEOUT,
+  )
+})
+
+describeWith('bench pipeline-deno scenario [deno]', await denoMissing(), () => {
+  test(
+    'pipeline-deno produces rows with traffic and no errors (runtime and bare Elysia on Deno)',
+    async () => {
+      const { results } = await runBench({ ...QUICK, scenarios: ['pipeline-deno'] })
+      results.forEach(expectClean)
+      expect(results[0]!.rows.map((r) => r.spec.label)).toEqual(['runtime on Deno (default config)', 'bare Elysia (Deno)'])
     },
     TIMEOUT,
   )
