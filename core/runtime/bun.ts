@@ -87,9 +87,6 @@ export const bunRuntime: RuntimeAdapter = {
     })
     return {
       port: server.port ?? port,
-      get sockets() {
-        return sockets.size
-      },
       clientAddress: (request) => (peers.has(request) ? peers.get(request) : server.requestIP(request)?.address),
       stop: async (graceful) => {
         await sockets.closeAll()

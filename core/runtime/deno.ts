@@ -53,9 +53,6 @@ export const denoRuntime: RuntimeAdapter = {
     })
     return {
       port: server.addr.port,
-      get sockets() {
-        return sockets.size
-      },
       clientAddress: (request) => peers.get(request),
       async stop(graceful) {
         await sockets.closeAll()

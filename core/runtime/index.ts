@@ -16,8 +16,6 @@ export interface ListenOptions {
 
 export interface Listening {
   port: number
-  /** Sockets open right now. */
-  readonly sockets: number
   /** The peer address of a request this server received (before any proxy header). */
   clientAddress(request: Request): string | undefined
   /**

@@ -61,9 +61,6 @@ export function socketRegistry() {
       open.delete(s)
       if (open.size === 0) emptied?.()
     },
-    get size() {
-      return open.size
-    },
     /**
      * Close every socket and wait (up to `waitMs`) for their close handshakes, so that the
      * close frames go out before the server itself shuts down (Deno would send 1001 instead).
