@@ -1,8 +1,8 @@
 /**
  * Per-request plumbing every route gets: a request id (taken from `X-Request-Id` when sane),
  * the body-size limit (413 from Content-Length, before the body is read; bodies without it
- * are cut off by the server's own limit), a JSON access log line and the Prometheus request
- * metrics.
+ * are counted by the runtime adapter, core/runtime/body-limit.ts), a JSON access log line and
+ * the Prometheus request metrics.
  */
 import { Elysia } from 'elysia'
 import type { Logger } from 'pino'
