@@ -47,7 +47,7 @@ export async function spawnUntil(entry: string, env: Record<string, string>, rea
     await Bun.sleep(50)
   }
   proc.kill('SIGKILL')
-  throw new Error(`${argv.join(' ')} did not start:\n${text}`)
+  throw new Error(`${entry} did not start:\n${text}`)
 }
 
 /** Start any command line (`deno task start`, say) from the repository root; see {@link spawnUntil}. */
