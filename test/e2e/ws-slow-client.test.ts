@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Runtime } from '../../core/app.ts'
 import { type AnthropicStub, reply, startAnthropicStub } from '../helpers/anthropic-stub.ts'
-import { rawWebSocket } from '../helpers/raw-ws.ts'
+import { rawWebSocket, seqsByJob } from '../helpers/raw-ws.ts'
 import { client, HOOK_TIMEOUT, startRuntime } from '../helpers/runtime.ts'
 
 const SLOW_CLIENT_TIMEOUT_MS = 2_000
@@ -52,9 +52,7 @@ describe('WebSocket slow reader', () => {
     // Whole frames only: each parses, and each job's seqs have no gap.
     const events = c.json()
     expect(events.length).toBeGreaterThan(0)
-    const byJob = new Map<string, number[]>()
-    for (const e of events) if (typeof e.seq === 'number') byJob.set(e.jobId, [...(byJob.get(e.jobId) ?? []), e.seq])
-    for (const seqs of byJob.values()) expect(seqs).toEqual(seqs.map((_, i) => i + 1))
+    for (const seqs of seqsByJob(events)) expect(seqs).toEqual(seqs.map((_, i) => i + 1))
     c.destroy()
   }, 60_000)
 })

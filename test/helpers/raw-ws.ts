@@ -133,3 +133,10 @@ export async function rawWebSocket(port: number, path: string) {
     destroy: () => socket.destroy(),
   }
 }
+
+/** The `seq`s of each job's events, in arrival order: a whole stream reads 1, 2, 3, ... */
+export function seqsByJob(events: { jobId?: string; seq?: unknown }[]): number[][] {
+  const byJob = new Map<string, number[]>()
+  for (const e of events) if (typeof e.seq === 'number') byJob.set(e.jobId!, [...(byJob.get(e.jobId!) ?? []), e.seq])
+  return [...byJob.values()]
+}
