@@ -1,10 +1,9 @@
 /**
  * Draining: begun once, when shutdown starts. The readiness probe answers 503, responses ask
  * the client (a load balancer's keep-alive connection) to close, and open WebSockets are
- * closed with 1012 (service restart) so that their clients reconnect elsewhere and resume.
+ * closed with 1012 (service restart) at once, so that their clients reconnect elsewhere and
+ * resume while this instance still answers; the adapter closes any left when it stops listening.
  */
-export const CLOSE_RESTART = 1012
-
 export interface Drain {
   readonly draining: boolean
   /** Run `fn` when draining begins (at once if it already has). */

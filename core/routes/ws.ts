@@ -14,10 +14,9 @@ import { ScaleError, isScaleError } from '../errors.ts'
 import { bearer, tierRules } from '../http/guard.ts'
 import { CLOSE_REVOKED, CLOSE_TOO_MANY_SOCKETS, createUserSockets, REVOKED_REASON } from './ws-users.ts'
 import type { AppDeps } from '../http/deps.ts'
-import { CLOSE_RESTART } from '../http/drain.ts'
 import { scaleErrorResponse } from '../http/errors.ts'
 import type { JobEvent } from '../ports/llm-dispatch.ts'
-import { type SocketRoute, wantsUpgrade } from '../runtime/socket.ts'
+import { CLOSE_SERVICE_RESTART, type SocketRoute, wantsUpgrade } from '../runtime/socket.ts'
 import type { Principal } from '../services/tokens.ts'
 
 interface Conn {
@@ -44,7 +43,7 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }
   const sockets = new Map<string, { close(code: number, reason: string): void }>()
   // Clients reconnect (through the load balancer, to another instance) and resume after their last seq.
   drain.onDrain(() => {
-    for (const s of sockets.values()) s.close(CLOSE_RESTART, 'server restarting: reconnect and resume')
+    for (const s of sockets.values()) s.close(CLOSE_SERVICE_RESTART, 'server restarting: reconnect and resume')
   })
   const userSockets = createUserSockets(tokens, config.auth.revocationCheckMs, logger)
 
@@ -111,7 +110,7 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }
     },
     open(ws) {
       const user = ws.data
-      if (drain.draining) return ws.close(CLOSE_RESTART, 'server restarting: reconnect and resume')
+      if (drain.draining) return ws.close(CLOSE_SERVICE_RESTART, 'server restarting: reconnect and resume')
       const max = config.tiers[user.tier].maxSockets
       if (userSockets.count(user.userId) >= max) {
         metrics.rateLimited.inc({ group: 'sockets' })
