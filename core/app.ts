@@ -91,6 +91,9 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     await database.close()
     throw e
   }
+  // PGlite's start (initdb on a new folder, the WebAssembly instance) leaves 500-800 MiB of
+  // garbage that a small JS heap never triggers a collection for: an idle runtime held it.
+  if (database.driver === 'pglite') runtime.collectGarbage()
   // Redis is opened once, only when a plugin asks for it (ioredis is imported only then).
   let redis: RedisConnections | undefined
   const needRedis = plugins.filter((p) => p.manifest.requires?.services?.includes('redis')).map((p) => p.manifest.name)

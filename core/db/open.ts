@@ -73,7 +73,11 @@ export async function openDatabase(cfg: DatabaseConfig, hooks: DbHooks = {}): Pr
   const { PGlite } = await import('@electric-sql/pglite')
   const { drizzle } = await import('drizzle-orm/pglite')
   if (cfg.dataDir !== 'memory://') mkdirSync(cfg.dataDir, { recursive: true })
-  const pglite = new PGlite(cfg.dataDir === 'memory://' ? undefined : cfg.dataDir)
+  const pglite = new PGlite(cfg.dataDir === 'memory://' ? undefined : cfg.dataDir, {
+    // An embedded database for one process: PostgreSQL's 128 MB of shared buffers would be
+    // touched by initdb and kept in the WebAssembly memory for good.
+    postgresqlconf: ['shared_buffers = 16MB', 'wal_buffers = 512kB', 'maintenance_work_mem = 16MB', 'temp_buffers = 2MB'],
+  })
   await pglite.waitReady
   let closed: Promise<void> | undefined
   return {

@@ -96,6 +96,7 @@ export const bunRuntime: RuntimeAdapter = {
   },
   hashPassword: (password) => Bun.password.hash(password, { algorithm: 'argon2id' }),
   verifyPassword: (password, hash) => Bun.password.verify(password, hash),
+  collectGarbage: () => Bun.gc(true),
   async bundle(entry) {
     const out = await Bun.build({ entrypoints: [entry], target: 'browser', minify: true, throw: false })
     if (!out.success) throw new Error(`bundling ${entry} failed: ${out.logs.map((l) => l.message).join('; ')}`)

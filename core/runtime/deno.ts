@@ -71,4 +71,6 @@ export const denoRuntime: RuntimeAdapter = {
     const { argon2Verify } = await import('hash-wasm')
     return argon2Verify({ password, hash })
   },
+  // V8 exposes gc() only with --expose-gc; without it, Deno collects on its own schedule.
+  collectGarbage: () => (globalThis as { gc?: () => void }).gc?.(),
 }

@@ -42,6 +42,11 @@ export interface RuntimeAdapter {
   listen(app: AnyElysia, opts: ListenOptions): Promise<Listening>
   hashPassword(password: string): Promise<string>
   verifyPassword(password: string, hash: string): Promise<boolean>
+  /**
+   * Collect garbage now, all of it. Called once after start-up work that leaves hundreds of
+   * MiB behind (the embedded database's initdb), which a small JS heap would not trigger.
+   */
+  collectGarbage(): void
 }
 
 declare const Deno: unknown
