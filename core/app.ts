@@ -81,29 +81,34 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
   const plugins = await resolvePlugins(config.plugins)
   checkManifests(plugins, config)
 
+  // Redis is opened once, only when a plugin asks for it (ioredis is imported only then),
+  // and before the database: an unreachable Redis fails start-up within its connect bound
+  // instead of after the embedded database's start.
+  let redis: RedisConnections | undefined
+  const needRedis = plugins.filter((p) => p.manifest.requires?.services?.includes('redis')).map((p) => p.manifest.name)
+  if (needRedis.length) {
+    redis = await openRedis(config.redis, { logger, metrics: metrics.registry }).catch(async (e) => {
+      const who = `${needRedis.length > 1 ? 'plugins' : 'plugin'} ${needRedis.map(quote).join(', ')} ${needRedis.length > 1 ? 'require' : 'requires'} redis`
+      throw blame(who, e, 'PLUGIN_MISSING_REQUIREMENT', 'which could not be opened')
+    })
+  }
   const database = await openDatabase(
     config.database,
     createDbObservers({ registry: metrics.registry, logger, slowQueryMs: config.database.pool.slowQueryMs }),
-  )
+  ).catch(async (e) => {
+    await redis?.close()
+    throw e
+  })
   try {
     if (config.database.migrate) await migrateDatabase(database)
   } catch (e) {
     await database.close()
+    await redis?.close()
     throw e
   }
   // PGlite's start (initdb on a new folder, the WebAssembly instance) leaves 500-800 MiB of
   // garbage that a small JS heap never triggers a collection for: an idle runtime held it.
   if (database.driver === 'pglite') runtime.collectGarbage()
-  // Redis is opened once, only when a plugin asks for it (ioredis is imported only then).
-  let redis: RedisConnections | undefined
-  const needRedis = plugins.filter((p) => p.manifest.requires?.services?.includes('redis')).map((p) => p.manifest.name)
-  if (needRedis.length) {
-    redis = await openRedis(config.redis, { logger, metrics: metrics.registry }).catch(async (e) => {
-      await database.close()
-      const who = `${needRedis.length > 1 ? 'plugins' : 'plugin'} ${needRedis.map(quote).join(', ')} ${needRedis.length > 1 ? 'require' : 'requires'} redis`
-      throw blame(who, e, 'PLUGIN_MISSING_REQUIREMENT', 'which could not be opened')
-    })
-  }
   const defaultPool = createStaticPool(database, config.database.pool.max)
   const wired = await wirePlugins(plugins, {
     config,
