@@ -16,7 +16,7 @@ export default defineScale({
   database: { dataDir: './data', migrate: true, pool: { max: 10 } },
 
   // Without ANTHROPIC_API_KEY the offline `fake` provider answers.
-  llm: { model: 'claude-sonnet-4-5', concurrency: 32 },
+  llm: { model: 'claude-sonnet-4-6', concurrency: 32 },
 
   tiers: {
     free: { requestsPerMinute: { api: 600, sync: 120 }, chatPerMinute: 20, maxTokens: 1024 },

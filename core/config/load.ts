@@ -129,7 +129,7 @@ export function resolveConfig(input: ScaleConfig, env: Env = {}): ResolvedConfig
       provider,
       apiKey: llm.apiKey,
       baseURL: llm.baseURL,
-      model: llm.model ?? 'claude-sonnet-4-5',
+      model: llm.model ?? 'claude-sonnet-4-6',
       timeoutMs: d(llm.timeout, 60_000),
       maxRetries: llm.maxRetries ?? 2,
       fakeTokenDelayMs: d(llm.fakeTokenDelay, 20),

@@ -25,7 +25,7 @@ export interface AnthropicProviderOptions {
  * process using the fake provider never loads it.
  *
  * @example
- * const provider = createAnthropicProvider({ apiKey: process.env.ANTHROPIC_API_KEY!, model: 'claude-sonnet-4-5' })
+ * const provider = createAnthropicProvider({ apiKey: process.env.ANTHROPIC_API_KEY!, model: 'claude-sonnet-4-6' })
  */
 export function createAnthropicProvider(opts: AnthropicProviderOptions): LlmProvider {
   const { apiKey, baseURL, model, timeoutMs = 60_000, maxRetries = 2 } = opts

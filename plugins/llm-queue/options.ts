@@ -78,7 +78,7 @@ export interface ResolvedQueueOptions {
   queueName: string
   keyPrefix: string
   quota?: ResolvedQuota
-  /** The provider+model the quota counts, e.g. `anthropic:claude-sonnet-4-5`. */
+  /** The provider+model the quota counts, e.g. `anthropic:claude-sonnet-4-6`. */
   quotaScope: string
   maxWaiting: Partial<Record<Tier, number>>
 }

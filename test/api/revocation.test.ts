@@ -14,7 +14,7 @@ describeEachDatabase(
     const gateway = (token: string) =>
       api.call('POST', '/v1/messages', {
         token,
-        body: { model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] },
+        body: { model: 'claude-sonnet-4-6', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] },
       })
     /** Every channel that takes a token over HTTP, and their statuses. */
     const statuses = async (token: string) => [

@@ -117,7 +117,7 @@ describe('fake provider', () => {
 describe('createProvider', () => {
   const llm = {
     provider: 'fake',
-    model: 'claude-sonnet-4-5',
+    model: 'claude-sonnet-4-6',
     timeoutMs: 1000,
     maxRetries: 0,
     fakeTokenDelayMs: 0,
@@ -130,7 +130,7 @@ describe('createProvider', () => {
   test('picks the provider named in the config', () => {
     expect(createProvider(llm).name).toBe('fake')
     const p = createProvider({ ...llm, provider: 'anthropic', apiKey: 'k', baseURL: 'http://127.0.0.1:1' })
-    expect([p.name, p.model]).toEqual(['anthropic', 'claude-sonnet-4-5'])
+    expect([p.name, p.model]).toEqual(['anthropic', 'claude-sonnet-4-6'])
   })
 
   test('refuses anthropic without a key', () => {
