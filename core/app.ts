@@ -15,10 +15,12 @@ import { createInProcessDispatch } from './defaults/in-process-dispatch.ts'
 import { createPrimaryRouter } from './defaults/primary-router.ts'
 import { createStaticPool } from './defaults/static-pool.ts'
 import type { AppDeps, HealthReport } from './http/deps.ts'
+import { jsonBodies } from './http/body.ts'
 import { createDrain } from './http/drain.ts'
 import { errorHandler } from './http/errors.ts'
 import { createGuard } from './http/guard.ts'
 import { observe } from './http/observe.ts'
+import { boundValidationErrors } from './http/validation.ts'
 import { createProvider } from './llm/index.ts'
 import { createReplyRunner } from './chat/runner.ts'
 import { createChatService, lockTtl } from './chat/service.ts'
@@ -240,6 +242,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
         drain,
       }),
     )
+    .use(jsonBodies({ bodyLimit: config.server.bodyLimit }))
     .use(apiDocs({ title: 'scale-runtime API', version: CORE_VERSION }))
     .use(pluginApps)
     .use(authRoutes(deps))
@@ -248,6 +251,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     .use(gatewayRoutes(deps))
     .use(chatRoutes(deps))
     .use(traffic ? [adminRoutes(deps, { plugins: wired.started, traffic, redis: !!redis }), consoleRoutes(runtime)] : [])
+  boundValidationErrors(app)
 
   let stopping: Promise<void> | undefined
 

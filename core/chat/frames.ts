@@ -5,6 +5,8 @@
  */
 import { Type as T, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { checkParsed, parseJson } from '../http/body.ts'
+import { preview } from '../http/validation.ts'
 
 const Uuid = T.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', description: 'a UUID' })
 
@@ -34,23 +36,24 @@ export interface ProtocolError {
 /** Parse one frame; returns the frame or the error frame to answer with. */
 export function parseFrame(raw: unknown): ClientFrame | ProtocolError {
   let value = raw
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw)
-    } catch {
-      return { type: 'error', code: 'VALIDATION_FAILED', message: 'frames are JSON objects, one per message' }
-    }
+  try {
+    // Elysia hands over frames it could JSON.parse already parsed: check those as values.
+    if (typeof raw === 'string') value = parseJson(raw)
+    else checkParsed(raw)
+  } catch (e) {
+    return { type: 'error', code: 'VALIDATION_FAILED', message: `frames are JSON objects, one per message: ${(e as Error).message}` }
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     return { type: 'error', code: 'VALIDATION_FAILED', message: 'frames are JSON objects with a "type"' }
   }
   const type = (value as { type?: unknown }).type
-  const schema = typeof type === 'string' ? schemas[type as keyof typeof schemas] : undefined
+  // Own keys only: `constructor`, `toString` or `__proto__` must not find Object's members.
+  const schema = typeof type === 'string' && Object.hasOwn(schemas, type) ? schemas[type as keyof typeof schemas] : undefined
   if (!schema) {
     return {
       type: 'error',
       code: 'VALIDATION_FAILED',
-      message: `unknown frame type ${JSON.stringify(type)?.slice(0, 40)}; expected send, resume, cancel or ping`,
+      message: `unknown frame type ${preview(type) ?? String(type)}; expected send, resume, cancel or ping`,
     }
   }
   const error = Value.Errors(schema, value).First()

@@ -7,7 +7,7 @@ import { conflict, notFound } from '../errors.ts'
 import type { JobEvent, JobInfo, LlmDispatch } from '../ports/llm-dispatch.ts'
 import type { SessionStore } from '../ports/session.ts'
 import type { ConversationService } from '../services/conversations.ts'
-import type { IdempotencyService, StoredAnswer } from '../services/idempotency.ts'
+import { fingerprintOf, type IdempotencyService, type KeyedRequest, type StoredAnswer } from '../services/idempotency.ts'
 import type { Principal } from '../services/tokens.ts'
 import { contextFor } from './context.ts'
 
@@ -35,17 +35,24 @@ export function createChatService({ config, session, dispatch, conversations, id
   }
 
   return {
-    /** Start a reply to `content`; with `idempotencyKey`, a repeat gets the first answer. */
+    /**
+     * Start a reply to `content`. With `idempotencyKey`, a repeat of the same send (same
+     * conversation, same content) gets the first answer; the key with other content in this
+     * conversation is IDEMPOTENCY_KEY_REUSED; in another conversation it is another key.
+     */
     async send(user: Principal, conversationId: string, content: string, idempotencyKey?: string): Promise<StoredAnswer> {
-      if (idempotencyKey) {
-        const first = await idempotency.get(user.userId, idempotencyKey)
+      const keyed: KeyedRequest | undefined = idempotencyKey
+        ? { userId: user.userId, scope: `send:${conversationId}`, key: idempotencyKey, fingerprint: await fingerprintOf({ content }) }
+        : undefined
+      if (keyed) {
+        const first = await idempotency.get(keyed)
         if (first) return first
       }
       const key = lockKey(user.userId, conversationId)
       const token = await session.acquireLock(key, ttl)
       if (!token) {
         // A repeat that raced its first attempt: the first answer, once stored, wins over 409.
-        const first = idempotencyKey && (await idempotency.get(user.userId, idempotencyKey))
+        const first = keyed && (await idempotency.get(keyed))
         if (first) return first
         throw conflict('a reply is already being generated in this conversation; wait for it to finish or cancel it')
       }
@@ -81,7 +88,7 @@ export function createChatService({ config, session, dispatch, conversations, id
             job: { id: job.id, status: job.status },
           },
         }
-        return idempotencyKey ? await idempotency.put(user.userId, idempotencyKey, answer) : answer
+        return keyed ? await idempotency.put(keyed, answer) : answer
       } finally {
         // Once submitted, the job owns the lock and releases it when it ends.
         if (!submitted) await session.releaseLock(key, token).catch(() => false)

@@ -92,15 +92,22 @@ export const changes = pgTable(
   (t) => [index('changes_user_xid_seq_idx').on(t.userId, t.xid, t.seq)],
 )
 
-/** First answers to `POST .../messages` with an `Idempotency-Key`, replayed for repeats. */
+/**
+ * First answers to chat sends with an idempotency key (`Idempotency-Key` over HTTP, `clientId`
+ * over WebSocket), replayed for repeats. A key counts within its user and scope (the
+ * operation and its target, e.g. `send:<conversationId>`); `fingerprint` is a hash of the
+ * request, so the same key with another request is refused instead of answered.
+ */
 export const idempotencyKeys = pgTable(
   'idempotency_keys',
   {
     userId: uuid('user_id').notNull(),
+    scope: text('scope').notNull().default(''),
     key: text('key').notNull(),
+    fingerprint: text('fingerprint').notNull().default(''),
     status: integer('status').notNull(),
     body: jsonb('body').notNull(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.userId, t.key] })],
+  (t) => [primaryKey({ columns: [t.userId, t.scope, t.key] })],
 )

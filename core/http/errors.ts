@@ -3,10 +3,12 @@
  * errors keep their status, validation and parse failures are 400, unknown routes 404, an
  * unreachable database 503 UNAVAILABLE with Retry-After, anything else a 500 whose details go to the log, never to the client.
  */
-import { Elysia, ValidationError } from 'elysia'
+import { Elysia, type ValidationError } from 'elysia'
 import type { Logger } from 'pino'
 import { databaseUnavailable } from '../db/errors.ts'
 import { ScaleError, isScaleError } from '../errors.ts'
+import { refusedBody } from './body.ts'
+import { validationMessage } from './validation.ts'
 
 export function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } })
@@ -21,31 +23,28 @@ export function errorResponse(status: number, code: string, message: string, hea
 
 export const scaleErrorResponse = (e: ScaleError) => errorResponse(e.status, e.code, e.message, e.headers)
 
-function validationMessage(e: ValidationError): string {
-  const first = e.all[0]
-  if (!first) return `${e.type} is not valid`
-  const where = 'path' in first && first.path ? `${e.type}${first.path.replaceAll('/', '.')}` : e.type
-  const found = 'value' in first && first.value !== undefined ? `; got ${JSON.stringify(first.value)?.slice(0, 60)}` : ''
-  return `${where}: ${first.summary ?? first.message}${found}`
-}
-
 export function errorHandler(logger: Logger) {
   return new Elysia({ name: 'scale-errors' }).onError({ as: 'global' }, (ctx) => {
-    const res = toResponse(ctx.code, ctx.error, ctx.request, ctx.path, logger)
+    const reqId = ctx.set.headers['x-request-id'] as string | undefined
+    const res = toResponse(ctx.code, ctx.error, ctx.request, ctx.path, logger, reqId)
     // Keep set.status in step so after-response hooks (metrics, logs) see the real status.
     ctx.set.status = res.status
     return res
   })
 }
 
-function toResponse(code: string | number, error: unknown, request: Request, path: string, logger: Logger): Response {
+function toResponse(code: string | number, error: unknown, request: Request, path: string, logger: Logger, reqId?: string): Response {
   if (isScaleError(error)) return scaleErrorResponse(error)
   // A coded error thrown while parsing arrives wrapped in Elysia's ParseError.
   const cause = (error as { cause?: unknown }).cause
   if (isScaleError(cause)) return scaleErrorResponse(cause)
   switch (code) {
-    case 'VALIDATION':
+    case 'VALIDATION': {
+      // A body the parser refused fails its schema as a marker (see body.ts): answer why.
+      const refused = (error as ValidationError).type === 'body' ? refusedBody(request) : undefined
+      if (refused) return scaleErrorResponse(refused)
       return errorResponse(400, 'VALIDATION_FAILED', validationMessage(error as ValidationError))
+    }
     case 'PARSE':
       return errorResponse(400, 'VALIDATION_FAILED', 'the request body could not be parsed; send JSON with Content-Type: application/json')
     case 'NOT_FOUND':
@@ -61,10 +60,10 @@ function toResponse(code: string | number, error: unknown, request: Request, pat
   }
   const unavailable = databaseUnavailable(error)
   if (unavailable) {
-    logger.warn({ reason: unavailable.message, method: request.method, path }, 'database unavailable')
+    logger.warn({ reason: unavailable.message, reqId, method: request.method, path }, 'database unavailable')
     return scaleErrorResponse(unavailable)
   }
-  logger.error({ err: error, method: request.method, path }, 'unhandled error')
+  logger.error({ err: error, reqId, method: request.method, path }, 'unhandled error')
   return errorResponse(500, 'INTERNAL', 'internal error; the details are in the server log')
 }
 

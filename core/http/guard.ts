@@ -72,21 +72,26 @@ export function createGuard({ config, tokens, limiter, onLimited, clientAddress 
     }
   }
 
+  // Both charge in `transform`, the last step before Elysia validates the request: a request
+  // refused for its body, query, params or headers still counts against the caller's limit.
+  // (Macro `resolve` and `beforeHandle` run after validation.)
+  const principals = new WeakMap<Request, Principal>()
   return new Elysia({ name: 'scale-guard' }).macro({
     auth: (group: RouteGroup) => ({
       // For the OpenAPI document: who may call the route and which limit it counts against.
       detail: { security: [{ bearerAuth: [] }], 'x-rate-limit-group': group } as object,
-      async resolve({ headers, set }): Promise<{ user: Principal }> {
-        const token = bearer(headers.authorization)
+      async transform({ request, set }) {
+        const token = bearer(request.headers.get('authorization'))
         if (!token) throw unauthorized()
         const user = await tokens.verify(token)
         await limit(`u:${user.userId}:${group}`, rules[user.tier][group], group, set)
-        return { user }
+        principals.set(request, user)
       },
+      resolve: ({ request }): { user: Principal } => ({ user: principals.get(request)! }),
     }),
     anonymous: {
       detail: { security: [], 'x-rate-limit-group': 'anonymous' } as object,
-      async beforeHandle({ request, set }) {
+      async transform({ request, set }) {
         const ip = clientIp(clientAddress?.(request), request.headers.get('x-forwarded-for'), hops)
         await limit(`ip:${ip}`, anonymousRule, 'anonymous', set)
       },

@@ -1,8 +1,8 @@
 /**
  * Per-request plumbing every route gets: a request id (taken from `X-Request-Id` when sane),
- * the body-size limit (413 from Content-Length, before the body is read; bodies without it
- * are counted by the runtime adapter, core/runtime/body-limit.ts), a JSON access log line and
- * the Prometheus request metrics.
+ * the header-size limit (JSON 431), the body-size limit (413 from Content-Length, before the
+ * body is read; chunked bodies are cut off at the same limit while they are read, see
+ * body.ts), a JSON access log line and the Prometheus request metrics.
  */
 import { Elysia } from 'elysia'
 import type { Logger } from 'pino'
@@ -12,6 +12,21 @@ import type { Drain } from './drain.ts'
 import { errorResponse } from './errors.ts'
 
 const ID = /^[\w.:-]{1,128}$/
+
+/**
+ * Request headers above this (names and values together) get a JSON 431. The runtime's HTTP
+ * parser lets through up to `HEADER_PARSER_BYTES` (core/runtime/bun.ts) so that this check,
+ * not the parser's bare 431, answers; beyond that the parser still answers alone.
+ */
+export const MAX_HEADER_BYTES = 16 * 1024
+
+function headerBytes(headers: Headers): number {
+  let n = 0
+  headers.forEach((value, name) => {
+    n += name.length + value.length + 4
+  })
+  return n
+}
 
 interface Started {
   id: string
@@ -39,6 +54,12 @@ export function observe(opts: {
       // While draining, a load balancer's keep-alive connection is closed after its answer, so
       // its next request opens a new connection, which goes elsewhere once this one stops listening.
       if (drain.draining) set.headers.connection = 'close'
+      const size = headerBytes(request.headers)
+      if (size > MAX_HEADER_BYTES) {
+        return errorResponse(431, 'HEADERS_TOO_LARGE', `the request headers are ${size} bytes; the limit is ${MAX_HEADER_BYTES}`, {
+          'x-request-id': id,
+        })
+      }
       const length = request.headers.get('content-length')
       if (length !== null && Number(length) > bodyLimit) {
         return errorResponse(413, 'PAYLOAD_TOO_LARGE', `the request body is ${length} bytes; the limit is ${bodyLimit}`, {

@@ -1,8 +1,10 @@
 /** The Anthropic Messages API wire format, as the gateway speaks it: request schema, replies, SSE frames and errors. */
-import { t } from 'elysia'
-import type { Static } from '@sinclair/typebox'
+// Plain TypeBox, not Elysia's `t`: Elysia's numbers also accept numeric strings (meant for
+// query strings), which let `"max_tokens": "-5"` through unchecked.
+import { type Static, Type as t } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { ScaleError, quote } from '../errors.ts'
+import { preview } from '../http/validation.ts'
 import type { Turn } from '../ports/session.ts'
 import type { ProviderRequest } from './provider.ts'
 
@@ -62,7 +64,8 @@ export function parseMessagesRequest(body: unknown): { request: ProviderRequest;
   if (!check.Check(body)) {
     const e = check.Errors(body).First()
     const where = e?.path ? e.path.slice(1).replaceAll('/', '.') : 'body'
-    const got = e && e.value !== undefined ? `; got ${quote(e.value)}` : ''
+    const shown = e ? preview(e.value) : undefined
+    const got = shown === undefined ? '' : `; got ${shown}`
     throw invalid(`${where}: ${e?.message ?? 'not valid'}${got}`)
   }
   for (const field of UNSUPPORTED) {

@@ -5,8 +5,8 @@
  *
  * - Auth: the runtime's own token in `x-api-key` or `Authorization: Bearer` (the SDK 1.14
  *   sends its `apiKey` as a bearer token).
- * - Limits: each call counts against the user's `chat` tier rule, on the same key as the chat
- *   route, so both share one budget. `max_tokens` above the tier's `maxTokens` is capped, not
+ * - Limits: each call, refused ones included, counts against the user's `chat` tier rule, on
+ *   the same key as the chat route, so both share one budget. `max_tokens` above the tier's `maxTokens` is capped, not
  *   refused; the `x-scale-max-tokens` header carries the limit used, and a reply cut by it
  *   ends with `stop_reason: 'max_tokens'`.
  * - Errors: unlike the rest of the API, this route answers in Anthropic's error shape
@@ -23,7 +23,8 @@ import { Elysia } from 'elysia'
 import type { AppDeps } from '../http/deps.ts'
 import { bearer, rateLimited, rateLimitHeaders, tierRules } from '../http/guard.ts'
 import { databaseUnavailable } from '../db/errors.ts'
-import { ScaleError, isScaleError, unauthorized } from '../errors.ts'
+import { isScaleError, unauthorized } from '../errors.ts'
+import { parseJson, readBody } from '../http/body.ts'
 import {
   anthropicErrorType,
   errorPayload,
@@ -65,20 +66,15 @@ export function gatewayRoutes({ config, tokens, slots, provider, logger, metrics
     if (!token) throw unauthorized('send the runtime token in x-api-key or Authorization: Bearer')
     const user = await tokens.verify(token)
 
-    let body: unknown
-    try {
-      body = JSON.parse(await request.text())
-    } catch {
-      throw new ScaleError('VALIDATION_FAILED', 'the request body is not valid JSON')
-    }
-    const { request: req, stream, model } = parseMessagesRequest(body)
-
-    // Counted after validation, like the guarded routes: a malformed call costs no budget.
+    // Counted before the body is read, like the guarded routes: a refused call costs budget too.
     const decision = await slots.rateLimit.consume(`u:${user.userId}:chat`, rules[user.tier].chat)
     if (!decision.allowed) {
       metrics.rateLimited.inc({ group: 'chat' })
       throw rateLimited(decision, `rate limit of ${decision.limit} chat calls per minute reached`)
     }
+    // Read with the body limit and checked for depth before parsing; nothing is stored, so NUL is fine.
+    const body = parseJson(await readBody(request, config.server.bodyLimit), { allowNul: true })
+    const { request: req, stream, model } = parseMessagesRequest(body)
     req.maxTokens = Math.min(req.maxTokens, config.tiers[user.tier].maxTokens)
     const headers = { ...rateLimitHeaders(decision), 'x-scale-max-tokens': String(req.maxTokens) }
 

@@ -4,6 +4,7 @@
  * (argon2id) for hashing, `Bun.build` for the console's browser bundle.
  */
 import type { Server, ServerWebSocket } from 'bun'
+import http from 'node:http'
 import { limitBody, undeclaredBody } from './body-limit.ts'
 import type { RuntimeAdapter } from './index.ts'
 import { frameText, socketRegistry, type ServerSocket, type SocketRoute } from './socket.ts'
@@ -25,10 +26,19 @@ function wrap(ws: ServerWebSocket<SocketData>): ServerSocket<unknown> {
   }
 }
 
+/**
+ * Bun's HTTP parser answers a bare 431 past `http.maxHeaderSize` (16 KiB by default, one
+ * setting per process). It is raised so that headers between the app's own limit (16 KiB,
+ * http/observe.ts) and this get the API's JSON 431; beyond this the parser answers alone.
+ */
+const HEADER_PARSER_BYTES = 128 * 1024
+
 export const bunRuntime: RuntimeAdapter = {
   name: 'bun',
   version: Bun.version,
   async listen(app, { port, hostname, maxRequestBodySize, socket }) {
+    const h = http as unknown as { maxHeaderSize: number }
+    if (h.maxHeaderSize < HEADER_PARSER_BYTES) h.maxHeaderSize = HEADER_PARSER_BYTES
     app.compile()
     const sockets = socketRegistry()
     const route: SocketRoute<unknown> | undefined = socket?.route
@@ -38,9 +48,10 @@ export const bunRuntime: RuntimeAdapter = {
     const server = Bun.serve<SocketData>({
       port,
       hostname,
-      // A backstop only: Bun would answer an empty 413 itself, so the app's Content-Length check
-      // and the chunked count (body-limit.ts) answer first, in the API's error shape.
-      maxRequestBodySize: maxRequestBodySize * 2 + 65_536,
+      // Bun would answer an empty 413 itself to any declared Content-Length above this, before
+      // the app sees it; so it is unbounded, and the app's Content-Length check and the chunked
+      // count (body-limit.ts) answer every over-limit body, in the API's error shape.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       development: false,
       // Elysia's own listen uses these too: 30 s for an HTTP connection without traffic.
       idleTimeout: 30,
@@ -85,6 +96,7 @@ export const bunRuntime: RuntimeAdapter = {
         },
       },
     })
+import http from 'node:http'
     return {
       port: server.port ?? port,
       clientAddress: (request) => (peers.has(request) ? peers.get(request) : server.requestIP(request)?.address),

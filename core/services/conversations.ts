@@ -98,7 +98,7 @@ export function createConversationService(router: DbRouter) {
     },
 
     async list(userId: string, limit: number, cursor?: string) {
-      const after = cursor ? decodeCursor<[string, string]>(cursor, ['string', 'string']) : undefined
+      const after = cursor ? decodeCursor<[string, string]>(cursor, ['time', 'uuid']) : undefined
       const db = await router.read(userId)
       const rows = after
         ? await listQueries(db).after.execute({ userId, limit: limit + 1, at: after[0], id: after[1] })
@@ -143,7 +143,7 @@ export function createConversationService(router: DbRouter) {
     },
 
     async listMessages(userId: string, conversationId: string, limit: number, cursor?: string) {
-      const after = cursor ? decodeCursor<[number]>(cursor, ['number'])[0] : 0
+      const after = cursor ? decodeCursor<[number]>(cursor, ['seq'])[0] : 0
       const db = await router.read(userId)
       const [c] = await db.select({ id: conversations.id }).from(conversations).where(live(userId, conversationId)).limit(1)
       if (!c) throw notFound('conversation')

@@ -1,5 +1,12 @@
-/** First answers to requests sent with an `Idempotency-Key`, kept per user and replayed for repeats. */
+/**
+ * First answers to requests sent with an idempotency key, replayed for repeats. A key is
+ * scoped by user and by the operation and its target (`send:<conversationId>`), and the
+ * stored fingerprint of the request tells a repeat from a different request that reuses
+ * the key: that one is refused with 422 IDEMPOTENCY_KEY_REUSED, never given another
+ * request's answer.
+ */
 import { and, eq } from 'drizzle-orm'
+import { ScaleError, quote } from '../errors.ts'
 import { idempotencyKeys } from '../db/schema.ts'
 import type { DbRouter } from '../ports/db-router.ts'
 
@@ -8,26 +15,54 @@ export interface StoredAnswer {
   body: unknown
 }
 
+/** One keyed request: who, which operation on which target, the client's key, and what was asked. */
+export interface KeyedRequest {
+  userId: string
+  scope: string
+  key: string
+  fingerprint: string
+}
+
+/** SHA-256 (hex) of a request's JSON: what makes two requests with one key the same request. */
+export async function fingerprintOf(request: unknown): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(request)))
+  return Buffer.from(digest).toString('hex')
+}
+
+export const keyReused = (key: string) =>
+  new ScaleError(
+    'IDEMPOTENCY_KEY_REUSED',
+    `idempotency key ${quote(key)} was already used for a different request here; use a new key for a new request`,
+  )
+
 export function createIdempotencyService(router: DbRouter) {
+  const where = (r: KeyedRequest) =>
+    and(eq(idempotencyKeys.userId, r.userId), eq(idempotencyKeys.scope, r.scope), eq(idempotencyKeys.key, r.key))
+
+  async function read(r: KeyedRequest): Promise<StoredAnswer | undefined> {
+    const [row] = await router
+      .write()
+      .select({ status: idempotencyKeys.status, body: idempotencyKeys.body, fingerprint: idempotencyKeys.fingerprint })
+      .from(idempotencyKeys)
+      .where(where(r))
+      .limit(1)
+    if (!row) return undefined
+    if (row.fingerprint !== r.fingerprint) throw keyReused(r.key)
+    return { status: row.status, body: row.body }
+  }
+
   return {
-    async get(userId: string, key: string): Promise<StoredAnswer | undefined> {
-      const [row] = await router
-        .write()
-        .select({ status: idempotencyKeys.status, body: idempotencyKeys.body })
-        .from(idempotencyKeys)
-        .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key)))
-        .limit(1)
-      return row
-    },
+    /** The first answer to this request, if there is one; IDEMPOTENCY_KEY_REUSED if the key went with another request. */
+    get: read,
     /** Store the first answer; a concurrent repeat that stored first wins, and its answer is returned. */
-    async put(userId: string, key: string, answer: StoredAnswer): Promise<StoredAnswer> {
+    async put(r: KeyedRequest, answer: StoredAnswer): Promise<StoredAnswer> {
       const rows = await router
         .write()
         .insert(idempotencyKeys)
-        .values({ userId, key, status: answer.status, body: answer.body, createdAt: new Date() })
+        .values({ ...r, status: answer.status, body: answer.body, createdAt: new Date() })
         .onConflictDoNothing()
         .returning({ status: idempotencyKeys.status, body: idempotencyKeys.body })
-      return rows[0] ?? (await this.get(userId, key)) ?? answer
+      return rows[0] ?? (await read(r)) ?? answer
     },
   }
 }

@@ -1,0 +1,164 @@
+/**
+ * Request bodies: JSON only, read with a byte cap and checked in one scan (nesting depth, NUL
+ * characters) before `JSON.parse`, so the cost of any body within `server.bodyLimit` is bounded.
+ *
+ * A refused body does not fail the parse step: Elysia parses before any route hook runs, so a
+ * parse error would skip the guard and cost the caller nothing. The parser answers a marker
+ * instead and remembers the error; the guard charges the caller first, then the marker fails
+ * the body schema (or, on a route without one, `refusedBody` is thrown before the handler).
+ */
+import { Elysia } from 'elysia'
+import { ScaleError } from '../errors.ts'
+
+/** The deepest nesting of arrays and objects a JSON body may have (ours need 5). */
+export const MAX_JSON_DEPTH = 32
+
+const QUOTE = 34
+const BACKSLASH = 92
+const OPEN = [91, 123] // [ {
+const CLOSE = [93, 125] // ] }
+
+export const tooLarge = (limit: number, size?: number | string) =>
+  new ScaleError('PAYLOAD_TOO_LARGE', `the request body is ${size === undefined ? 'over the limit' : `${size} bytes`}; the limit is ${limit}`)
+
+const tooDeep = (maxDepth: number) =>
+  new ScaleError('VALIDATION_FAILED', `the JSON is nested deeper than ${maxDepth} levels; flatten it`)
+const nulRefused = () =>
+  new ScaleError(
+    'VALIDATION_FAILED',
+    'strings may not contain the NUL character (\\u0000); remove it (text is stored in PostgreSQL, which cannot hold it)',
+  )
+
+export interface JsonLimits {
+  /** Deepest nesting of arrays and objects. @default MAX_JSON_DEPTH */
+  maxDepth?: number
+  /** Accept the escape `\u0000` in strings (PostgreSQL text cannot hold it). @default false */
+  allowNul?: boolean
+}
+
+/**
+ * Check nesting depth and NUL escapes in one pass over the raw text, counting brackets
+ * outside strings, so a 40 KB body of 20,000 `[` costs a scan, not a recursion.
+ */
+export function scanJson(text: string, { maxDepth = MAX_JSON_DEPTH, allowNul = false }: JsonLimits = {}): void {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === BACKSLASH) {
+        if (!allowNul && text.charCodeAt(i + 1) === 117 && text.startsWith('0000', i + 2)) {
+          throw nulRefused()
+        }
+        i++
+      } else if (c === QUOTE) inString = false
+    } else if (c === QUOTE) inString = true
+    else if (c === OPEN[0] || c === OPEN[1]) {
+      if (++depth > maxDepth) throw tooDeep(maxDepth)
+    } else if (c === CLOSE[0] || c === CLOSE[1]) depth--
+  }
+}
+
+/**
+ * The same checks on a value something else already parsed (Elysia parses WebSocket frames
+ * before handing them over): an iterative walk, so depth costs no stack.
+ */
+export function checkParsed(value: unknown, { maxDepth = MAX_JSON_DEPTH, allowNul = false }: JsonLimits = {}): void {
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length) {
+    const [v, depth] = stack.pop()!
+    if (typeof v === 'string') {
+      if (!allowNul && v.includes('\u0000')) throw nulRefused()
+    } else if (v && typeof v === 'object') {
+      if (depth + 1 > maxDepth) throw tooDeep(maxDepth)
+      for (const [k, child] of Object.entries(v)) stack.push([k, depth + 1], [child, depth + 1])
+    }
+  }
+}
+
+/** `scanJson`, then `JSON.parse`; every failure is a `VALIDATION_FAILED` error. */
+export function parseJson(text: string, limits: JsonLimits = {}): unknown {
+  scanJson(text, limits)
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new ScaleError('VALIDATION_FAILED', 'the request body is not valid JSON; send JSON with Content-Type: application/json')
+  }
+}
+
+/**
+ * The body as text, refusing with 413 past `limit` bytes. A declared Content-Length is
+ * checked before reading (the HTTP parser reads no more than it); a chunked body is read
+ * chunk by chunk and the read stops at the limit.
+ */
+export async function readBody(request: Request, limit: number): Promise<string> {
+  const declared = request.headers.get('content-length')
+  if (declared !== null) {
+    if (Number(declared) > limit) throw tooLarge(limit, declared)
+    return request.text()
+  }
+  if (!request.body) return ''
+  const reader = request.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      void reader.cancel().catch(() => {})
+      throw tooLarge(limit)
+    }
+    chunks.push(value)
+  }
+  const all = new Uint8Array(size)
+  let at = 0
+  for (const c of chunks) {
+    all.set(c, at)
+    at += c.byteLength
+  }
+  return new TextDecoder().decode(all)
+}
+
+const isJson = (contentType: string) => contentType === '' || contentType === 'application/json' || contentType.endsWith('+json')
+
+/** Marks a refused body; fails every body schema (a symbol is no object, string or number). */
+const REFUSED = Symbol('refused body')
+/** Marks an empty body; turned back into `undefined` before validation. */
+const EMPTY = Symbol('empty body')
+const refusals = new WeakMap<Request, ScaleError>()
+
+/** The error a request's body was refused with, if it was. */
+export const refusedBody = (request: Request): ScaleError | undefined => refusals.get(request)
+
+/**
+ * The JSON body parser for every route mounted after it (`as: 'global'`). Routes that parse
+ * their own body (`parse: 'none'`, as the gateway) are left alone.
+ *
+ * @example
+ * new Elysia().use(jsonBodies({ bodyLimit: 1 << 20 })).post('/x', ({ body }) => body, { body: t.Object({}) })
+ */
+export function jsonBodies({ bodyLimit }: { bodyLimit: number }) {
+  return new Elysia({ name: 'scale-json-bodies' })
+    .onParse({ as: 'global' }, async ({ request }, contentType) => {
+      if (!request.body) return
+      try {
+        const text = await readBody(request, bodyLimit)
+        if (text === '') return EMPTY
+        if (!isJson(contentType)) {
+          throw new ScaleError('UNSUPPORTED_MEDIA_TYPE', `bodies are JSON; got Content-Type ${JSON.stringify(contentType.slice(0, 80))}`)
+        }
+        return parseJson(text)
+      } catch (e) {
+        refusals.set(request, e instanceof ScaleError ? e : new ScaleError('VALIDATION_FAILED', 'the request body could not be read'))
+        return REFUSED
+      }
+    })
+    .onTransform({ as: 'global' }, (ctx) => {
+      if ((ctx as { body?: unknown }).body === EMPTY) (ctx as { body?: unknown }).body = undefined
+    })
+    .onBeforeHandle({ as: 'global' }, ({ request }) => {
+      const refused = refusals.get(request)
+      if (refused) throw refused
+    })
+}
