@@ -42,7 +42,7 @@ import { consoleRoutes } from './routes/console.ts'
 import { chatRoutes } from './routes/chat.ts'
 import { wsRoutes } from './routes/ws.ts'
 import { conversationRoutes } from './routes/conversations.ts'
-import { gatewayRoutes } from './routes/gateway.ts'
+import { GATEWAY_PATH, gatewayRoutes } from './routes/gateway.ts'
 import { operationRoutes } from './routes/operations.ts'
 import { syncRoutes } from './routes/sync.ts'
 import { detectRuntime, type Listening, type RuntimeAdapter } from './runtime/index.ts'
@@ -236,13 +236,12 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
       observe({
         logger,
         metrics,
-        bodyLimit: config.server.bodyLimit,
         logRequests: config.logging.requests,
         metricsEnabled: config.metrics.enabled,
         drain,
       }),
     )
-    .use(jsonBodies({ bodyLimit: config.server.bodyLimit }))
+    .use(jsonBodies({ bodyLimit: config.server.bodyLimit, ownParsers: [GATEWAY_PATH] }))
     .use(apiDocs({ title: 'scale-runtime API', version: CORE_VERSION }))
     .use(pluginApps)
     .use(authRoutes(deps))

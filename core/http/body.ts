@@ -132,16 +132,20 @@ const refusals = new WeakMap<Request, ScaleError>()
 export const refusedBody = (request: Request): ScaleError | undefined => refusals.get(request)
 
 /**
- * The JSON body parser for every route mounted after it (`as: 'global'`). Routes that parse
- * their own body (`parse: 'none'`, as the gateway) are left alone.
+ * The JSON body parser for every route mounted after it (`as: 'global'`), except the paths in
+ * `ownParsers`: routes that read their body themselves (with `parse: 'none'`; a global parse
+ * hook would run before that and use the body up).
  *
  * @example
  * new Elysia().use(jsonBodies({ bodyLimit: 1 << 20 })).post('/x', ({ body }) => body, { body: t.Object({}) })
  */
-export function jsonBodies({ bodyLimit }: { bodyLimit: number }) {
+export function jsonBodies({ bodyLimit, ownParsers = [] }: { bodyLimit: number; ownParsers?: string[] }) {
+  const skip = new Set(ownParsers)
   return new Elysia({ name: 'scale-json-bodies' })
-    .onParse({ as: 'global' }, async ({ request }, contentType) => {
+    .onParse({ as: 'global' }, async ({ request, path }, contentType) => {
       if (!request.body) return
+      // Answered so that no other parser runs; the body is left unread for the route.
+      if (skip.has(path)) return EMPTY
       try {
         const text = await readBody(request, bodyLimit)
         if (text === '') return EMPTY

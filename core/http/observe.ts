@@ -1,8 +1,8 @@
 /**
  * Per-request plumbing every route gets: a request id (taken from `X-Request-Id` when sane),
- * the header-size limit (JSON 431), the body-size limit (413 from Content-Length, before the
- * body is read; chunked bodies are cut off at the same limit while they are read, see
- * body.ts), a JSON access log line and the Prometheus request metrics.
+ * the header-size limit (JSON 431), a JSON access log line and the Prometheus request metrics.
+ * (The body-size limit is the body reader's, body.ts: 413 from Content-Length before the
+ * body is read, or as soon as a chunked body passes it, in each route's own error shape.)
  */
 import { Elysia } from 'elysia'
 import type { Logger } from 'pino'
@@ -33,15 +33,8 @@ interface Started {
   at: number
 }
 
-export function observe(opts: {
-  logger: Logger
-  metrics: HttpMetrics
-  bodyLimit: number
-  logRequests: boolean
-  metricsEnabled: boolean
-  drain: Drain
-}) {
-  const { logger, metrics, bodyLimit, logRequests, metricsEnabled, drain } = opts
+export function observe(opts: { logger: Logger; metrics: HttpMetrics; logRequests: boolean; metricsEnabled: boolean; drain: Drain }) {
+  const { logger, metrics, logRequests, metricsEnabled, drain } = opts
   const started = new WeakMap<Request, Started>()
   return new Elysia({ name: 'scale-observe' })
     .onRequest(({ request, set }) => {
@@ -57,12 +50,6 @@ export function observe(opts: {
       const size = headerBytes(request.headers)
       if (size > MAX_HEADER_BYTES) {
         return errorResponse(431, 'HEADERS_TOO_LARGE', `the request headers are ${size} bytes; the limit is ${MAX_HEADER_BYTES}`, {
-          'x-request-id': id,
-        })
-      }
-      const length = request.headers.get('content-length')
-      if (length !== null && Number(length) > bodyLimit) {
-        return errorResponse(413, 'PAYLOAD_TOO_LARGE', `the request body is ${length} bytes; the limit is ${bodyLimit}`, {
           'x-request-id': id,
         })
       }

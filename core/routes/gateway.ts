@@ -36,6 +36,9 @@ import {
 } from '../llm/messages-wire.ts'
 import { collectReply, type ProviderEvent } from '../llm/provider.ts'
 
+/** The gateway's path: it reads its own body, so the core's JSON parser leaves it alone. */
+export const GATEWAY_PATH = '/v1/messages'
+
 /**
  * Mount the gateway.
  *
@@ -52,7 +55,7 @@ export function gatewayRoutes({ config, tokens, slots, provider, logger, metrics
     if (isScaleError(e)) return { ...anthropicErrorType(e), message: e.message, headers: e.headers }
     const unavailable = databaseUnavailable(e)
     if (unavailable) return errorOf(unavailable)
-    logger.error({ err: e, path: '/v1/messages' }, 'gateway failure')
+    logger.error({ err: e, path: GATEWAY_PATH }, 'gateway failure')
     return { status: 500, type: 'api_error', message: 'internal error; the details are in the server log' }
   }
 
@@ -168,8 +171,8 @@ export function gatewayRoutes({ config, tokens, slots, provider, logger, metrics
     })
   }
 
-  return new Elysia({ name: 'routes-gateway', prefix: '/v1', tags: ['gateway'] }).post(
-    '/messages',
+  return new Elysia({ name: 'routes-gateway', tags: ['gateway'] }).post(
+    GATEWAY_PATH,
     async ({ request, set }) => {
       let res: Response
       try {
