@@ -6,7 +6,7 @@ import { afterAll, beforeAll } from 'bun:test'
 import { createRuntime, type Runtime } from '../../core/app.ts'
 import type { ScaleConfig } from '../../core/config/define.ts'
 import { resolveConfig } from '../../core/config/load.ts'
-import { createLogger } from '../../core/observability/logger.ts'
+import { createLogger, type Logger } from '../../core/observability/logger.ts'
 import { describeWith, freshPostgresDatabase, postgresMissing } from './services.ts'
 
 // `describe` bodies are synchronous, so the probe runs once at import (top-level await).
@@ -20,7 +20,7 @@ export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123'
 export type DatabaseKind = 'pglite' | 'postgres'
 
 /** Start a runtime with `overrides` on top of a quiet test config. */
-export async function startRuntime(overrides: ScaleConfig = {}, env: Record<string, string> = {}): Promise<Runtime> {
+export async function startRuntime(overrides: ScaleConfig = {}, env: Record<string, string> = {}, logger?: Logger): Promise<Runtime> {
   const config = resolveConfig(
     {
       database: { dataDir: 'memory://' },
@@ -31,14 +31,19 @@ export async function startRuntime(overrides: ScaleConfig = {}, env: Record<stri
     },
     env,
   )
-  return createRuntime(config, { logger: createLogger(config.logging.level) })
+  return createRuntime(config, { logger: logger ?? createLogger(config.logging.level) })
 }
 
 /**
  * Run `fn` once per database kind, each inside its own describe block. `get()` returns the
- * block's runtime (started in beforeAll, stopped in afterAll).
+ * block's runtime (started in beforeAll, stopped in afterAll); `logger` gives each its logger.
  */
-export function describeEachDatabase(name: string, fn: (get: () => Runtime, kind: DatabaseKind) => void, overrides: ScaleConfig = {}) {
+export function describeEachDatabase(
+  name: string,
+  fn: (get: () => Runtime, kind: DatabaseKind) => void,
+  overrides: ScaleConfig = {},
+  logger?: (kind: DatabaseKind) => Logger,
+) {
   for (const kind of ['pglite', 'postgres'] as const) {
     const missing = kind === 'postgres' ? postgresReason : undefined
     describeWith(`${name} [${kind}]`, missing, () => {
@@ -48,9 +53,9 @@ export function describeEachDatabase(name: string, fn: (get: () => Runtime, kind
         if (kind === 'postgres') {
           const db = await freshPostgresDatabase()
           drop = db.drop
-          rt = await startRuntime({ ...overrides, database: { ...overrides.database, url: db.url } })
+          rt = await startRuntime({ ...overrides, database: { ...overrides.database, url: db.url } }, {}, logger?.(kind))
         } else {
-          rt = await startRuntime(overrides)
+          rt = await startRuntime(overrides, {}, logger?.(kind))
         }
       }, HOOK_TIMEOUT)
       afterAll(async () => {
