@@ -58,9 +58,10 @@ describeEachDatabase(
       expect(err).toBeInstanceOf(Error)
       rt().logger.error({ err, reqId: 'r1' }, 'unhandled error')
       await Bun.sleep(50)
+      scan([token])
+      // What is logged instead: the SQL text.
       const logged = captured[kind].map((l) => JSON.parse(l)).find((l) => l.reqId === 'r1')
       expect(logged.err.sql).toContain('insert into "messages"')
-      scan([token])
     })
   },
   { logging: { level: 'debug', requests: true }, llm: { fakeTokenDelay: 0 }, anonymous: { requestsPerMinute: 1000 } },
