@@ -40,12 +40,42 @@ describeEachDatabase('delta sync', (rt, kind) => {
     expect([...second.deleted]).toEqual([`conversation:${a.id}`])
   })
 
-  test("one user's sync never shows another user's changes", async () => {
+  test("one user's sync never shows another user's changes: conversations, messages or deletions", async () => {
     const alice = await api.user()
     const bob = await api.user()
-    await api.post('/v1/conversations', { title: 'alice only' }, alice.token)
-    const bobs = await pullAll(bob.token)
-    expect(bobs.conversations.size).toBe(0)
+    // Bob has data of his own, a deletion included, so the checks below are not about empty pages.
+    const bobKeeps = (await api.post('/v1/conversations', { title: 'bob keeps' }, bob.token)).body.id as string
+    const bobDrops = (await api.post('/v1/conversations', { title: 'bob drops' }, bob.token)).body.id as string
+    const bobMsg = await rt().deps.conversations.addMessage(bob.id, bobKeeps, { role: 'user', content: 'bob says' })
+    await api.del(`/v1/conversations/${bobDrops}`, bob.token)
+    const bobBefore = await pullAll(bob.token)
+
+    // Alice writes, renames, adds messages and deletes, after Bob's first pull.
+    const kept = (await api.post('/v1/conversations', { title: 'alice keeps' }, alice.token)).body.id as string
+    const dropped = (await api.post('/v1/conversations', { title: 'alice drops' }, alice.token)).body.id as string
+    const aliceMsgs = [
+      await rt().deps.conversations.addMessage(alice.id, kept, { role: 'user', content: 'alice says' }),
+      await rt().deps.conversations.addMessage(alice.id, dropped, { role: 'user', content: 'alice said' }),
+    ]
+    await api.patch(`/v1/conversations/${kept}`, { title: 'alice renamed' }, alice.token)
+    await api.del(`/v1/conversations/${dropped}`, alice.token)
+    const aliceIds = new Set([kept, dropped, ...aliceMsgs.map((m) => m.id)])
+
+    const bobFromStart = await pullAll(bob.token)
+    const bobSince = await pullAll(bob.token, bobBefore.cursor)
+    for (const view of [bobBefore, bobFromStart, bobSince]) {
+      const ids = [...view.conversations.keys(), ...view.messages, ...[...view.deleted].map((d) => d.split(':')[1]!)]
+      expect(ids.filter((id) => aliceIds.has(id))).toEqual([])
+    }
+    expect([...bobFromStart.conversations.keys()]).toEqual([bobKeeps])
+    expect([...bobFromStart.messages]).toEqual([bobMsg.id])
+    expect([...bobFromStart.deleted]).toEqual([`conversation:${bobDrops}`])
+    expect(bobSince.conversations.size + bobSince.messages.size + bobSince.deleted.size).toBe(0)
+
+    // Alice sees all of hers.
+    const alices = await pullAll(alice.token)
+    expect([...alices.conversations.entries()]).toEqual([[kept, 'alice renamed']])
+    expect([...alices.deleted]).toEqual([`conversation:${dropped}`])
   })
 
   test('a bad cursor or limit is a 400', async () => {
@@ -62,7 +92,9 @@ describeEachDatabase('delta sync', (rt, kind) => {
     }
   })
 
-  test('a transaction that started first but commits last is still delivered', async () => {
+  // PGlite runs one transaction at a time (the slow one would be a resolved promise), so
+  // the interleaving this is about exists only on PostgreSQL.
+  test.if(kind === 'postgres')('PostgreSQL: a transaction that started first but commits last is still delivered', async () => {
     const { token, id: userId } = await api.user()
     const db = rt().slots.dbRouter.write()
     let inserted!: () => void
@@ -70,27 +102,23 @@ describeEachDatabase('delta sync', (rt, kind) => {
     let release!: () => void
     const mayCommit = new Promise<void>((r) => (release = r))
     const slowId = crypto.randomUUID()
-    // PGlite runs one transaction at a time, so the interleaving needs PostgreSQL.
-    const slow =
-      kind === 'postgres'
-        ? db.transaction(async (tx) => {
-            const now = new Date()
-            await tx.insert(conversations).values({ id: slowId, userId, title: 'slow', createdAt: now, updatedAt: now })
-            await tx.insert(changes).values({ userId, entity: 'conversation', entityId: slowId, op: 'upsert' })
-            inserted()
-            await mayCommit
-          })
-        : Promise.resolve()
-    if (kind === 'postgres') await slowInserted
+    const slow = db.transaction(async (tx) => {
+      const now = new Date()
+      await tx.insert(conversations).values({ id: slowId, userId, title: 'slow', createdAt: now, updatedAt: now })
+      await tx.insert(changes).values({ userId, entity: 'conversation', entityId: slowId, op: 'upsert' })
+      inserted()
+      await mayCommit
+    })
+    await slowInserted
     const fast = await rt().deps.conversations.create(userId, 'fast')
     const before = await pullAll(token)
-    if (kind === 'postgres') expect(before.conversations.has(slowId)).toBe(false)
+    expect(before.conversations.has(slowId)).toBe(false)
     release()
     await slow
     const after = await pullAll(token, before.cursor)
     const all = new Set([...before.conversations.keys(), ...after.conversations.keys()])
     expect(all.has(fast.id)).toBe(true)
-    if (kind === 'postgres') expect(all.has(slowId)).toBe(true)
+    expect(all.has(slowId)).toBe(true)
   })
 
   test('concurrent writers whose commits land out of order: a reader looping on the cursor misses nothing', async () => {
