@@ -107,4 +107,16 @@ describeEachDatabase('conversations', (rt) => {
     expect(r.body.error.code).toBe('PAYLOAD_TOO_LARGE')
     expect((await api.get('/v1/conversations', token)).body.items).toEqual([])
   })
+
+  test("storing a job's answer twice leaves one row, the first", async () => {
+    const { token, id } = await api.user()
+    const conv = (await api.post('/v1/conversations', {}, token)).body.id as string
+    const jobId = crypto.randomUUID()
+    const store = (content: string) => rt().deps.conversations.addMessage(id, conv, { role: 'assistant', content, jobId })
+    const first = await store('the answer')
+    const again = await store('the answer, generated again')
+    expect(again).toEqual(first)
+    const items = (await api.get(`/v1/conversations/${conv}/messages`, token)).body.items
+    expect(items.map((m: { id: string; content: string }) => [m.id, m.content])).toEqual([[first.id, 'the answer']])
+  })
 })
