@@ -156,6 +156,15 @@ describeWith('llm-queue: 2 api instances and 2 workers as processes [postgres, r
       >`select job_id::text, count(*)::int as n from messages where job_id = any(${ids}::uuid[]) group by job_id`
       expect(rows).toHaveLength(ids.length)
       expect(rows.filter((r) => r.n !== 1)).toEqual([])
+      // Counted by conversation too, so a retry that stored a second reply without a job id shows.
+      const convs = sends.map((s) => s.conv)
+      const turns = await sql<{ conversation_id: string; users: number; assistants: number }[]>`
+        select conversation_id::text,
+               (count(*) filter (where role = 'user'))::int as users,
+               (count(*) filter (where role = 'assistant'))::int as assistants
+        from messages where conversation_id = any(${convs}::uuid[]) group by conversation_id`
+      expect(turns).toHaveLength(convs.length)
+      expect(turns.filter((t) => t.users !== 1 || t.assistants !== 1)).toEqual([])
     } finally {
       await sql.end()
     }
