@@ -15,7 +15,7 @@ import { createInProcessDispatch } from './defaults/in-process-dispatch.ts'
 import { createPrimaryRouter } from './defaults/primary-router.ts'
 import { createStaticPool } from './defaults/static-pool.ts'
 import type { AppDeps, HealthReport } from './http/deps.ts'
-import { jsonBodies } from './http/body.ts'
+import { documentJsonBodies, jsonBodies } from './http/body.ts'
 import { createDrain } from './http/drain.ts'
 import { errorHandler } from './http/errors.ts'
 import { createGuard } from './http/guard.ts'
@@ -251,6 +251,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     .use(chatRoutes(deps))
     .use(traffic ? [adminRoutes(deps, { plugins: wired.started, traffic, redis: !!redis }), consoleRoutes(runtime)] : [])
   boundValidationErrors(app)
+  documentJsonBodies(app)
 
   let stopping: Promise<void> | undefined
 

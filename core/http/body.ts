@@ -7,7 +7,7 @@
  * instead and remembers the error; the guard charges the caller first, then the marker fails
  * the body schema (or, on a route without one, `refusedBody` is thrown before the handler).
  */
-import { Elysia } from 'elysia'
+import { type AnyElysia, Elysia } from 'elysia'
 import { ScaleError } from '../errors.ts'
 
 /** The deepest nesting of arrays and objects a JSON body may have (ours need 5). */
@@ -143,9 +143,8 @@ export function jsonBodies({ bodyLimit, ownParsers = [] }: { bodyLimit: number; 
   const skip = new Set(ownParsers)
   return new Elysia({ name: 'scale-json-bodies' })
     .onParse({ as: 'global' }, async ({ request, path }, contentType) => {
-      if (!request.body) return
-      // Answered so that no other parser runs; the body is left unread for the route.
-      if (skip.has(path)) return EMPTY
+      // Always an answer, so that no other parser runs (for `ownParsers`, the body is left unread).
+      if (!request.body || skip.has(path)) return EMPTY
       try {
         const text = await readBody(request, bodyLimit)
         if (text === '') return EMPTY
@@ -165,4 +164,19 @@ export function jsonBodies({ bodyLimit, ownParsers = [] }: { bodyLimit: number; 
       const refused = refusals.get(request)
       if (refused) throw refused
     })
+}
+
+/**
+ * Tell the OpenAPI generator that bodies are JSON: it reads the content type from a route's
+ * named parsers and skips function ones like `jsonBodies`, which would leave every request
+ * body without a content type. The added `json` never runs: `jsonBodies` always answers first.
+ */
+export function documentJsonBodies(app: AnyElysia): void {
+  for (const route of app.routes) {
+    const hooks = route.hooks as { body?: unknown; parse?: unknown } | undefined
+    if (!hooks?.body) continue
+    const parse = Array.isArray(hooks.parse) ? hooks.parse : hooks.parse ? [hooks.parse] : []
+    if (parse.some((p) => typeof p === 'string' || typeof (p as { fn?: unknown }).fn === 'string')) continue
+    hooks.parse = [...parse, { fn: 'json' }]
+  }
 }
