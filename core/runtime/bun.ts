@@ -96,7 +96,6 @@ export const bunRuntime: RuntimeAdapter = {
         },
       },
     })
-import http from 'node:http'
     return {
       port: server.port ?? port,
       clientAddress: (request) => (peers.has(request) ? peers.get(request) : server.requestIP(request)?.address),
