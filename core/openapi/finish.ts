@@ -28,6 +28,21 @@ export interface FinishOptions {
   serverUrl?: string
 }
 
+/**
+ * `/v1/ws` is served by the runtime adapter before Elysia's router (the same socket route on
+ * Bun and Deno), so the generator never sees it; it is written here, and finished like the rest.
+ */
+const SOCKET_PATH: Json = {
+  '/v1/ws': {
+    get: {
+      operationId: 'getV1Ws',
+      tags: ['chat'],
+      parameters: [{ name: 'token', in: 'query', required: false, schema: { type: 'string', maxLength: 4096 } }],
+      responses: {},
+    },
+  },
+}
+
 /** The gateway answers errors in Anthropic's shape, with its statuses (529 for overloaded). */
 const GATEWAY = { path: '/v1/messages', statuses: ['400', '401', '429', '500', '529'] }
 
@@ -37,7 +52,7 @@ export function finishDocument(raw: Json, opts: FinishOptions): Json {
   doc.servers = [{ url: opts.serverUrl ?? '/', description: 'this runtime' }]
   doc.security = [{ bearerAuth: [] }]
   doc.tags = TAGS.filter((t) => JSON.stringify(doc.paths).includes(`"${t.name}"`))
-  doc.paths = normalizePaths(doc.paths ?? {})
+  doc.paths = normalizePaths({ ...SOCKET_PATH, ...doc.paths })
   for (const [path, item] of Object.entries<Json>(doc.paths)) {
     for (const method of METHODS) if (item[method]) finishOperation(method, path, item[method])
   }
