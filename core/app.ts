@@ -47,6 +47,7 @@ import { operationRoutes } from './routes/operations.ts'
 import { syncRoutes } from './routes/sync.ts'
 import { detectRuntime, type Listening, type RuntimeAdapter } from './runtime/index.ts'
 import { jwtSecret } from './secret.ts'
+import { createCachedReads } from './services/cached-reads.ts'
 import { createConversationService } from './services/conversations.ts'
 import { createIdempotencyService } from './services/idempotency.ts'
 import { createSyncService } from './services/sync.ts'
@@ -149,7 +150,8 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
   registerPoolGauges(metrics.registry, () => dbPool.stats())
   const provider = createProvider(config.llm)
   const secret = await jwtSecret(config, logger)
-  const users = createUserService(slots.dbRouter, runtime)
+  const reads = createCachedReads(slots.cache, config.cache)
+  const users = createUserService(slots.dbRouter, runtime, reads)
   const tokens = createTokenService(config.auth, secret, { isActive: (id) => users.isActive(id) })
   let listening: Listening | undefined
   const guard = createGuard({
@@ -185,7 +187,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     return { status: drain.draining ? 'draining' : down ? 'not_ready' : 'ready', checks }
   }
 
-  const conversations = createConversationService(slots.dbRouter)
+  const conversations = createConversationService(slots.dbRouter, reads)
   const chat = createChatService({
     config,
     session: slots.session,

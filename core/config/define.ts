@@ -8,6 +8,12 @@ import type { ConfigInput, TierLimits } from './schema.ts'
 export type Tier = 'free' | 'paid'
 export const TIERS: readonly Tier[] = ['free', 'paid']
 
+/** Kinds of cached reads, each with its own TTL (`cache.ttl`). */
+export type CacheKind = 'user' | 'conversations' | 'conversation' | 'messages'
+export const CACHE_KINDS: readonly CacheKind[] = ['user', 'conversations', 'conversation', 'messages']
+/** Documented defaults of `cache.ttl`: profile and tier 1 min, the list 2 min, one conversation 1 min, a page of messages 1 min. */
+export const DEFAULT_CACHE_TTL_MS: Record<CacheKind, number> = { user: 60_000, conversations: 120_000, conversation: 60_000, messages: 60_000 }
+
 /** What a config file exports. Every field is optional; see {@link DEFAULTS}. */
 export type ScaleConfig = Omit<ConfigInput, 'plugins'> & { plugins?: PluginEntry[] }
 
@@ -48,6 +54,8 @@ export interface ResolvedConfig {
     pool: { max: number; pipeline: number; acquireTimeoutMs: number; slowQueryMs: number; idleTimeoutMs: number; maxLifetimeMs: number }
   }
   redis: { url?: string; keyPrefix: string; commandTimeoutMs: number }
+  /** Cached reads: TTL and stale-while-revalidate window per kind, in ms. */
+  cache: { ttlMs: Record<CacheKind, number>; staleMs: Record<CacheKind, number> }
   auth: { jwtSecret?: string; issuer: string; audience: string; tokenTtlMs: number; tokenCacheSize: number; revocationCheckMs: number }
   llm: {
     provider: 'anthropic' | 'fake'

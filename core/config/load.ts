@@ -6,7 +6,7 @@ import { isAbsolute, resolve } from 'node:path'
 import { Value } from '@sinclair/typebox/value'
 import { parseDuration } from '../duration.ts'
 import { ScaleError, isScaleError, quote } from '../errors.ts'
-import { DEFAULT_TIERS, type ResolvedConfig, type ScaleConfig } from './define.ts'
+import { CACHE_KINDS, DEFAULT_CACHE_TTL_MS, DEFAULT_TIERS, type CacheKind, type ResolvedConfig, type ScaleConfig } from './define.ts'
 import { ConfigSchema } from './schema.ts'
 
 type Env = Record<string, string | undefined>
@@ -117,6 +117,10 @@ export function resolveConfig(input: ScaleConfig, env: Env = {}): ResolvedConfig
       },
     },
     redis: { url: c.redis?.url, keyPrefix: c.redis?.keyPrefix ?? 'scale:', commandTimeoutMs: d(c.redis?.commandTimeout, 500) },
+    cache: {
+      ttlMs: perKind((k) => d(c.cache?.ttl?.[k], DEFAULT_CACHE_TTL_MS[k])),
+      staleMs: perKind((k) => d(c.cache?.staleFor?.[k], 0)),
+    },
     auth: {
       jwtSecret: c.auth?.jwtSecret,
       issuer: c.auth?.issuer ?? 'scale-runtime',
@@ -156,3 +160,7 @@ export function resolveConfig(input: ScaleConfig, env: Env = {}): ResolvedConfig
     plugins: c.plugins ?? [],
   }
 }
+
+/** A record with one value per cached-read kind. */
+const perKind = (value: (kind: CacheKind) => number): Record<CacheKind, number> =>
+  Object.fromEntries(CACHE_KINDS.map((k) => [k, value(k)])) as Record<CacheKind, number>

@@ -15,6 +15,18 @@ const SlotName = T.Union(
   { description: 'a slot name: session, rateLimit, cache, dbPool, llmDispatch or dbRouter' },
 )
 
+/** One duration per kind of cached read (user, conversations, conversation, messages). */
+const cacheKinds = (description: string) =>
+  T.Object(
+    {
+      user: T.Optional(duration(`${description}: a user's profile and tier (GET /v1/me)`)),
+      conversations: T.Optional(duration(`${description}: a page of the conversation list`)),
+      conversation: T.Optional(duration(`${description}: one conversation`)),
+      messages: T.Optional(duration(`${description}: a page of a conversation's messages`)),
+    },
+    { additionalProperties: false },
+  )
+
 export const TierLimits = T.Object(
   {
     requestsPerMinute: T.Object(
@@ -87,6 +99,15 @@ export const ConfigSchema = T.Object(
           url: T.Optional(T.String({ pattern: '^(redis|rediss|redis-sentinel|redis-cluster)://', description: 'a redis:// URL' })),
           keyPrefix: T.Optional(T.String({ description: 'a key prefix such as "scale:"' })),
           commandTimeout: T.Optional(duration('the longest a Redis command may take')),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    cache: T.Optional(
+      T.Object(
+        {
+          ttl: T.Optional(cacheKinds('how long a cached read stays fresh')),
+          staleFor: T.Optional(cacheKinds('how long past its TTL a value may be served while one refresh runs (0: never)')),
         },
         { additionalProperties: false },
       ),

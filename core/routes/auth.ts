@@ -1,6 +1,7 @@
 /** `POST /v1/auth/register`, `POST /v1/auth/login`, `GET /v1/me`. */
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../http/deps.ts'
+import { cachedJson } from '../http/etag.ts'
 
 const Credentials = t.Object(
   {
@@ -33,5 +34,5 @@ export function authRoutes({ guard, users, tokens }: AppDeps) {
       },
       { anonymous: true, body: Credentials, response: { 200: Session }, detail: { summary: 'Log in and get a bearer token' } },
     )
-    .get('/me', ({ user }) => users.get(user.userId), { auth: 'api', response: { 200: User }, detail: { summary: 'The current user' } })
+    .get('/me', async ({ user, headers, set }) => cachedJson(await users.get(user.userId), headers['if-none-match'], set.headers), { auth: 'api', response: { 200: User }, detail: { summary: 'The current user' } })
 }

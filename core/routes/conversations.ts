@@ -1,6 +1,7 @@
 /** Conversations and their messages: list, create, read, rename, delete. */
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../http/deps.ts'
+import { cachedJson } from '../http/etag.ts'
 
 export const Conversation = t.Object({ id: t.String(), title: t.String(), createdAt: t.String(), updatedAt: t.String() })
 export const Message = t.Object({
@@ -35,12 +36,12 @@ export function conversationRoutes({ guard, conversations }: AppDeps) {
         response: { 201: Conversation },
       },
     )
-    .get('/', ({ query, user }) => conversations.list(user.userId, query.limit ?? 20, query.cursor), {
+    .get('/', async ({ query, user, headers, set }) => cachedJson(await conversations.list(user.userId, query.limit ?? 20, query.cursor), headers['if-none-match'], set.headers), {
       auth: 'api',
       query: Page,
       response: { 200: t.Object({ items: t.Array(Conversation), nextCursor: t.Nullable(t.String()) }) },
     })
-    .get('/:id', ({ params, user }) => conversations.get(user.userId, params.id), {
+    .get('/:id', async ({ params, user, headers, set }) => cachedJson(await conversations.get(user.userId, params.id), headers['if-none-match'], set.headers), {
       auth: 'api',
       params: IdParams,
       response: { 200: Conversation },
@@ -64,7 +65,8 @@ export function conversationRoutes({ guard, conversations }: AppDeps) {
     )
     .get(
       '/:id/messages',
-      ({ params, query, user }) => conversations.listMessages(user.userId, params.id, query.limit ?? 20, query.cursor),
+      async ({ params, query, user, headers, set }) =>
+        cachedJson(await conversations.listMessages(user.userId, params.id, query.limit ?? 20, query.cursor), headers['if-none-match'], set.headers),
       {
         auth: 'api',
         params: IdParams,

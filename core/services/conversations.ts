@@ -7,6 +7,7 @@ import { notFound } from '../errors.ts'
 import type { Db } from '../ports/db-pool.ts'
 import type { DbRouter } from '../ports/db-router.ts'
 import { changes, conversations, messages } from '../db/schema.ts'
+import { cacheTags, uncachedReads, type CachedReads } from './cached-reads.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 
 export interface ConversationView {
@@ -78,11 +79,17 @@ function prepareList(db: Db) {
   }
 }
 
-export function createConversationService(router: DbRouter) {
+/**
+ * `reads` caches the list, one conversation and a page of messages; every write invalidates
+ * what it changed once its transaction has committed (a reader could otherwise cache the
+ * old rows again between the invalidation and the commit).
+ */
+export function createConversationService(router: DbRouter, reads: CachedReads = uncachedReads) {
   const live = (userId: string, id: string) =>
     and(eq(conversations.id, id), eq(conversations.userId, userId), isNull(conversations.deletedAt))
+  const { list: listTag, conversation: convTag, messages: messagesTag } = cacheTags
 
-  return {
+  const service = {
     async create(userId: string, title: string): Promise<ConversationView> {
       const now = new Date()
       const row = await router.write().transaction(async (tx) => {
@@ -94,10 +101,15 @@ export function createConversationService(router: DbRouter) {
         return c!
       })
       await router.wrote(userId)
+      await reads.invalidate([listTag(userId)])
       return conversationView(row)
     },
 
-    async list(userId: string, limit: number, cursor?: string) {
+    list(userId: string, limit: number, cursor?: string): Promise<{ items: ConversationView[]; nextCursor: string | null }> {
+      return reads.read('conversations', userId, [limit, cursor], [listTag(userId)], () => service.listUncached(userId, limit, cursor))
+    },
+
+    async listUncached(userId: string, limit: number, cursor?: string) {
       const after = cursor ? decodeCursor<[string, string]>(cursor, ['time', 'uuid']) : undefined
       const db = await router.read(userId)
       const rows = after
@@ -111,10 +123,12 @@ export function createConversationService(router: DbRouter) {
       }
     },
 
-    async get(userId: string, id: string): Promise<ConversationView> {
-      const [row] = await (await router.read(userId)).select().from(conversations).where(live(userId, id)).limit(1)
-      if (!row) throw notFound('conversation')
-      return conversationView(row)
+    get(userId: string, id: string): Promise<ConversationView> {
+      return reads.read('conversation', userId, [id], [convTag(userId, id)], async () => {
+        const [row] = await (await router.read(userId)).select().from(conversations).where(live(userId, id)).limit(1)
+        if (!row) throw notFound('conversation')
+        return conversationView(row)
+      })
     },
 
     async rename(userId: string, id: string, title: string): Promise<ConversationView> {
@@ -125,6 +139,7 @@ export function createConversationService(router: DbRouter) {
         return c
       })
       await router.wrote(userId)
+      await reads.invalidate([convTag(userId, id), listTag(userId)])
       return conversationView(row)
     },
 
@@ -140,9 +155,17 @@ export function createConversationService(router: DbRouter) {
         await logChange(tx, userId, 'conversation', id, 'delete')
       })
       await router.wrote(userId)
+      await reads.invalidate([convTag(userId, id), messagesTag(userId, id), listTag(userId)])
     },
 
-    async listMessages(userId: string, conversationId: string, limit: number, cursor?: string) {
+    listMessages(userId: string, conversationId: string, limit: number, cursor?: string): Promise<{ items: MessageView[]; nextCursor: string | null }> {
+      // Tagged with the conversation too: its deletion must turn every cached page into a 404.
+      return reads.read('messages', userId, [conversationId, limit, cursor], [messagesTag(userId, conversationId), convTag(userId, conversationId)], () =>
+        service.listMessagesUncached(userId, conversationId, limit, cursor),
+      )
+    },
+
+    async listMessagesUncached(userId: string, conversationId: string, limit: number, cursor?: string) {
       const after = cursor ? decodeCursor<[number]>(cursor, ['seq'])[0] : 0
       const db = await router.read(userId)
       const [c] = await db.select({ id: conversations.id }).from(conversations).where(live(userId, conversationId)).limit(1)
@@ -202,6 +225,7 @@ export function createConversationService(router: DbRouter) {
         return m
       })
       await router.wrote(userId)
+      await reads.invalidate([convTag(userId, conversationId), messagesTag(userId, conversationId), listTag(userId)])
       return messageView(row)
     },
 
@@ -216,6 +240,7 @@ export function createConversationService(router: DbRouter) {
       return rows.reverse().map(messageView)
     },
   }
+  return service
 }
 
 export type ConversationService = ReturnType<typeof createConversationService>

@@ -5,6 +5,7 @@ import { ScaleError, notFound, quote } from '../errors.ts'
 import type { DbRouter } from '../ports/db-router.ts'
 import type { RuntimeAdapter } from '../runtime/index.ts'
 import { changes, idempotencyKeys, users } from '../db/schema.ts'
+import { cacheTags, uncachedReads, type CachedReads } from './cached-reads.ts'
 
 /** `admin` may read the runtime's status (`/v1/admin/status`, the console's status view). */
 export type Role = 'user' | 'admin'
@@ -21,7 +22,8 @@ const toPublic = (u: { id: string; email: string; tier: Tier }): PublicUser => (
 // login for a missing user takes as long as one with a wrong password.
 let decoyHash: Promise<string> | undefined
 
-export function createUserService(router: DbRouter, runtime: RuntimeAdapter) {
+/** `reads` caches `get` (the profile and tier); a tier change invalidates it once committed. */
+export function createUserService(router: DbRouter, runtime: RuntimeAdapter, reads: CachedReads = uncachedReads) {
   async function updateByEmail(email: string, change: { tier?: Tier; role?: Role }) {
     const rows = await router
       .write()
@@ -65,10 +67,12 @@ export function createUserService(router: DbRouter, runtime: RuntimeAdapter) {
       return toPublic(row)
     },
 
-    async get(id: string): Promise<PublicUser> {
-      const [row] = await (await router.read(id)).select().from(users).where(eq(users.id, id)).limit(1)
-      if (!row) throw notFound('user')
-      return toPublic(row)
+    get(id: string): Promise<PublicUser> {
+      return reads.read('user', id, [], [cacheTags.user(id)], async () => {
+        const [row] = await (await router.read(id)).select().from(users).where(eq(users.id, id)).limit(1)
+        if (!row) throw notFound('user')
+        return toPublic(row)
+      })
     },
 
     /**
@@ -88,7 +92,9 @@ export function createUserService(router: DbRouter, runtime: RuntimeAdapter) {
 
     /** Operator only (CLI): users cannot change their own tier. */
     async setTier(email: string, tier: Tier): Promise<PublicUser> {
-      return toPublic(await updateByEmail(email, { tier }))
+      const row = await updateByEmail(email, { tier })
+      await reads.invalidate([cacheTags.user(row.id)])
+      return toPublic(row)
     },
 
     /**
@@ -125,6 +131,8 @@ export function createUserService(router: DbRouter, runtime: RuntimeAdapter) {
         return row
       })
       if (!removed) throw notFound(`user ${quote(email)}`)
+      // Its tokens are refused from now on; the cached reads go too rather than wait out their TTL.
+      await reads.invalidate([cacheTags.user(removed.id), cacheTags.list(removed.id)])
       return toPublic(removed)
     },
   }
