@@ -53,6 +53,7 @@ export { beat, heartbeatKeys, type LiveProcess, type ProcessInfo } from './redis
 export { budgetOf, readServerLimits, shareOf, type ServerLimits } from './db/budget.ts'
 export { taggedKey } from './redis/keys.ts'
 export { isNoScript, loadScript, runScript, type LuaScript } from './redis/script.ts'
+export { createBreaker, type Breaker, type BreakerOptions } from './redis/breaker.ts'
 
 // Defaults a plugin may build on (a local fallback, a first cache tier).
 export { createMemoryRateLimiter, type MemoryRateLimiterOptions } from './defaults/memory-rate-limiter.ts'

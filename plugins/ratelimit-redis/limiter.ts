@@ -6,6 +6,7 @@
 import type { Logger } from 'pino'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import {
+  createBreaker,
   createMemoryRateLimiter,
   loadScript,
   ms,
@@ -19,7 +20,6 @@ import {
   type RateLimitRule,
   type RedisClient,
 } from 'scale-runtime/plugin'
-import { createBreaker } from './breaker.ts'
 import { createDenyCache } from './deny-cache.ts'
 import { createLeases, type Taken } from './lease.ts'
 
