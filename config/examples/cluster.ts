@@ -1,12 +1,13 @@
 /**
  * Several api instances behind a load balancer: PostgreSQL and Redis hold the shared state,
- * the Redis plugins fill the session and rate-limit slots, and llm-queue sends replies to
+ * the Redis plugins fill the session, rate-limit and cache slots, and llm-queue sends replies to
  * worker processes (`SCALE_CONFIG=config/examples/cluster.ts npm run worker`). Select it with
  * `SCALE_CONFIG=config/examples/cluster.ts`; it needs DATABASE_URL, REDIS_URL and JWT_SECRET
  * (start-up refuses without them and says which is missing); DATABASE_REPLICA_URLS adds read
  * replicas. See README: Running several instances.
  */
 import { defineScale } from '../../core/config/define.ts'
+import cache from '../../plugins/cache/index.ts'
 import llmQueue from '../../plugins/llm-queue/index.ts'
 import rateLimitRedis from '../../plugins/ratelimit-redis/index.ts'
 import replicaRouter from '../../plugins/replica-router/index.ts'
@@ -29,9 +30,6 @@ export const llmQueueOptions = {
 
 export default defineScale({
   instances: 2,
-  // Until the cache plugin exists, the cache stays per instance, knowingly (pass-through with
-  // an in-process LRU). Replace it with the cache() plugin when it lands.
-  allowInMemory: ['cache'],
 
   // One load balancer in front: the client's address is the right-most X-Forwarded-For entry.
   // Set 0 if clients can reach the instances directly (they could then pick their address).
@@ -54,12 +52,18 @@ export default defineScale({
   },
   anonymous: { requestsPerMinute: 60 },
 
+  // How long each kind of read stays cached (a write invalidates it at once on every instance).
+  cache: { ttl: { user: '1 m', conversations: '2 m', conversation: '1 m', messages: '1 m' } },
+
   plugins: [
     sessionRedis({ ttl: '1 d' }),
     // While Redis is unreachable or slow, each instance limits on its own (up to 2x the
     // limit across both) and goes back to Redis by itself when it answers again. Other
     // policies: 'open', 'closed' (503), also per route group (plugins/ratelimit-redis/README.md).
     rateLimitRedis({ fallback: 'local' }),
+    // L1 in each process in front of Redis; invalidations reach every instance, and while
+    // Redis is unreachable reads go to the database. plugins/cache/README.md has the guarantees.
+    cache({ l1MaxEntries: 10_000, l1MaxBytes: 64 * 1024 * 1024 }),
     // Api instances only enqueue replies and relay their events; `npm run worker` processes
     // (as many as the LLM traffic needs) call the provider, `concurrency` jobs each.
     // plugins/llm-queue/README.md has the failure policy and the other options.

@@ -1,17 +1,20 @@
 /** Operator commands on the database: `scale-runtime migrate`, `set-tier <email> <free|paid>` and `set-role <email> <user|admin>`. */
+import type { ResolvedConfig } from '../config/define.ts'
 import { loadConfig } from '../config/load.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { openDatabase, type Database } from '../db/open.ts'
 import { createPrimaryRouter } from '../defaults/primary-router.ts'
 import { createStaticPool } from '../defaults/static-pool.ts'
+import { openCacheOnly } from '../plugins/cache-only.ts'
 import { detectRuntime } from '../runtime/index.ts'
+import { createCachedReads, uncachedReads } from '../services/cached-reads.ts'
 import { createUserService } from '../services/users.ts'
 
-async function withDatabase(work: (database: Database) => Promise<void>): Promise<number> {
+async function withDatabase(work: (database: Database, config: ResolvedConfig) => Promise<void>): Promise<number> {
   const config = await loadConfig()
   const database = await openDatabase(config.database)
   try {
-    await work(database)
+    await work(database, config)
     return 0
   } finally {
     await database.close()
@@ -33,10 +36,20 @@ export async function setTier(args: string[]): Promise<number> {
     )
     return 2
   }
-  return withDatabase(async (database) => {
+  return withDatabase(async (database, config) => {
     const router = createPrimaryRouter(createStaticPool(database, 1))
-    const user = await createUserService(router, await detectRuntime()).setTier(email!, tier)
-    console.log(`${user.email} is now ${user.tier}; it applies to tokens issued from now on (next login)`)
+    // With the cache plugin, the change reaches every instance's cached /v1/me at once.
+    const cached = await openCacheOnly(config, database)
+    try {
+      const reads = cached.cache ? createCachedReads(cached.cache, config.cache) : uncachedReads
+      const user = await createUserService(router, await detectRuntime(), reads).setTier(email!, tier)
+      console.log(`${user.email} is now ${user.tier}; it applies to tokens issued from now on (next login)`)
+      if (!cached.cache) {
+        console.log(`without the cache plugin, running instances show it on /v1/me within cache.ttl.user (${config.cache.ttlMs.user} ms)`)
+      }
+    } finally {
+      await cached.close()
+    }
   })
 }
 
