@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { createBenchDatabase, postgresDown, type BenchDatabase } from './postgres.ts'
+import { CACHE_SCENARIOS } from './cache-scenario.ts'
 import { REDIS_SCENARIOS } from './redis-scenarios.ts'
 import { REPLICA_SCENARIOS } from './replica-scenarios.ts'
 import { CONVERSATIONS, register, seedConversations } from './seed.ts'
@@ -33,6 +34,12 @@ export interface StackSpec {
   late?: boolean
   /** For variants: the hook that is off, as shown in the hook cost table. */
   hookOff?: string
+  /**
+   * The status this stack must answer (pre-flight), 200 when unset. With a 3xx, the body is
+   * not compared, and the load generator's non-2xx count is not an error count (wrk lumps
+   * 3xx with errors): the pre-flight and a check after the load stand for it.
+   */
+  status?: number
 }
 
 export interface Target {
@@ -174,6 +181,7 @@ export const SCENARIOS: Scenario[] = [
   },
   ...REDIS_SCENARIOS,
   ...REPLICA_SCENARIOS,
+  ...CACHE_SCENARIOS,
 ]
 
 export function scenarioNamed(name: string): Scenario {
