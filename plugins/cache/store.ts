@@ -11,6 +11,7 @@ import type { Cache, WrapOptions } from '../../core/ports/cache.ts'
 import { createBreaker } from '../../core/redis/breaker.ts'
 import type { RedisClient } from '../../core/redis/connect.ts'
 import { loadScript, runScript } from '../../core/redis/script.ts'
+import { createInvalidations } from './invalidations.ts'
 import { L1 } from './l1.ts'
 import { createLink } from './link.ts'
 import { createCacheMetrics } from './metrics.ts'
@@ -18,7 +19,6 @@ import { createWaiters, decodeResult, encodeResult } from './waiters.ts'
 
 const READ = loadScript(new URL('./lua/read.lua', import.meta.url))
 const FILL = loadScript(new URL('./lua/fill.lua', import.meta.url))
-const INVALIDATE = loadScript(new URL('./lua/invalidate.lua', import.meta.url))
 
 export interface RedisCacheOptions {
   redis: RedisClient
@@ -79,9 +79,6 @@ export function createRedisCache(opts: RedisCacheOptions): RedisCache {
   const l1 = new L1({ maxEntries: opts.l1MaxEntries ?? 10_000, maxBytes: opts.l1MaxBytes ?? 64 * 1024 * 1024 })
   const m = createCacheMetrics(opts.metrics, l1)
   const flights = new Map<string, Flight>()
-  const pending = new Set<string>() // tags whose invalidation could not reach Redis yet
-  const acks = new Map<number, () => void>() // invalidations of this instance waiting for acknowledgements
-  let seq = 0
   let hits = 0
   let misses = 0
   let stopped = false
@@ -97,7 +94,7 @@ export function createRedisCache(opts: RedisCacheOptions): RedisCache {
         logger?.warn({ why }, 'cache: redis unreachable; reads go to the database and L1 is off until it answers')
       } else {
         logger?.info('cache: redis answers again')
-        void flushPending()
+        void invalidations.flush()
       }
       switchL1()
     },
@@ -114,6 +111,19 @@ export function createRedisCache(opts: RedisCacheOptions): RedisCache {
       } else logger?.info({ why }, 'cache: pub/sub up')
       switchL1()
     },
+  })
+  const invalidations = createInvalidations({
+    redis,
+    channel,
+    instance,
+    versionKeys: (tags) => versionKeys(tags),
+    versionTtlMs: VERSION_TTL_MS,
+    waitMs: opts.commandTimeoutMs,
+    allows: () => breaker.allows(),
+    succeeded: () => breaker.success(),
+    failed: redisFailed,
+    listening: () => link.up,
+    unacknowledged: () => m.unacknowledged.inc(),
   })
   const waiters = createWaiters({
     read: (key, token) => redis.get(resultKey(key, token)),
@@ -134,7 +144,7 @@ export function createRedisCache(opts: RedisCacheOptions): RedisCache {
   }
 
   function onMessage(ch: string, raw: string) {
-    if (ch !== channel) return acks.get(Number(raw))?.()
+    if (ch !== channel) return invalidations.acknowledged(Number(raw))
     let msg: { i?: string; n?: number; t?: string[]; k?: string; f?: string; o?: string }
     try {
       msg = JSON.parse(raw)
@@ -144,7 +154,7 @@ export function createRedisCache(opts: RedisCacheOptions): RedisCache {
     if (msg.t) {
       l1.dropTags(msg.t)
       supersede((f) => f.tags.some((t) => msg.t!.includes(t)))
-      if (msg.i === instance) acks.get(msg.n!)?.()
+      if (msg.i === instance) invalidations.acknowledged(msg.n!)
       else if (msg.i !== undefined) redis.publish(ackChannel(msg.i), String(msg.n)).catch(() => {})
     } else if (msg.k !== undefined && msg.i !== instance) {
       l1.forget(msg.k)
@@ -166,7 +176,8 @@ export function createRedisCache(opts: RedisCacheOptions): RedisCache {
 
   function fill(key: string, token: string, json: string, ttlMs: number, staleMs: number, result: string, tags: readonly string[], versions: string[] | undefined) {
     const pairs = tags.flatMap((t, i) => [t, versions?.[i] ?? '0'])
-    const note = token ? JSON.stringify({ f: key, o: token }) : JSON.stringify({ i: instance, k: key })
+    // A load tells its waiters; a set() tells every instance to drop its L1 copy of the key.
+    const note = token ? JSON.stringify({ f: key, o: token }) : versions ? '' : JSON.stringify({ i: instance, k: key })
     return runScript<number>(
       redis,
       FILL,
@@ -237,52 +248,16 @@ export function createRedisCache(opts: RedisCacheOptions): RedisCache {
     return loadAndFill(key, ttlMs, staleMs, tags, load, token, versions, flight, generation)
   }
 
-  async function flushPending() {
-    if (pending.size === 0) return
-    const tags = [...pending]
-    pending.clear()
-    await send(tags)
-  }
-
-  /**
-   * Bump the tags' versions and announce them; resolves once every instance that received
-   * the announcement (PUBLISH counts them) acknowledged dropping its L1 copies, or after
-   * the command timeout (counted: an instance that slow misses its heartbeat too).
-   */
-  async function send(tags: string[]) {
-    if (!breaker.allows()) {
-      for (const t of tags) pending.add(t)
-      return
-    }
-    const n = ++seq
-    let heard = 0
-    let expected = Infinity
-    let timer: ReturnType<typeof setTimeout> | undefined
-    let done!: () => void
-    const acknowledged = new Promise<void>((resolve) => {
-      done = resolve
-      timer = setTimeout(() => {
-        if (link.up) m.unacknowledged.inc()
-        resolve()
-      }, opts.commandTimeoutMs)
-    })
-    acks.set(n, () => {
-      if (++heard >= expected) done()
-    })
-    try {
-      const receivers = await runScript<number>(redis, INVALIDATE, versionKeys(tags), [VERSION_TTL_MS, channel, JSON.stringify({ i: instance, n, t: tags })])
-      breaker.success()
-      // Every subscriber counts, this instance included (its own message comes back to it).
-      expected = receivers
-      if (heard >= expected || expected <= 0) done()
-      await acknowledged
-    } catch (e) {
-      redisFailed(e)
-      for (const t of tags) pending.add(t)
-    } finally {
-      clearTimeout(timer)
-      acks.delete(n)
-    }
+  async function remove(key: string): Promise<void> {
+    supersede((_, k) => k === key)
+    l1.forget(key)
+    if (!breaker.allows()) return
+    await redis
+      .multi()
+      .del(entryKey(key))
+      .publish(channel, JSON.stringify({ i: instance, k: key }))
+      .exec()
+      .then(() => breaker.success(), redisFailed)
   }
 
   return {
@@ -331,31 +306,21 @@ export function createRedisCache(opts: RedisCacheOptions): RedisCache {
     },
 
     async set<T>(key: string, value: T, ttlMs: number, tags: string[] = []): Promise<void> {
-      if (value === undefined || !(ttlMs > 0)) return this.delete(key)
+      if (value === undefined || !(ttlMs > 0)) return remove(key)
       supersede((_, k) => k === key)
       l1.forget(key)
       if (!breaker.allows()) return
       await fill(key, '', JSON.stringify(value), Math.min(ttlMs, VERSION_TTL_MS / 2), 0, '', tags, undefined).then(() => breaker.success(), redisFailed)
     },
 
-    async delete(key: string): Promise<void> {
-      supersede((_, k) => k === key)
-      l1.forget(key)
-      if (!breaker.allows()) return
-      await redis
-        .multi()
-        .del(entryKey(key))
-        .publish(channel, JSON.stringify({ i: instance, k: key }))
-        .exec()
-        .then(() => breaker.success(), redisFailed)
-    },
+    delete: remove,
 
     async invalidate(tags: string[]): Promise<void> {
       if (tags.length === 0) return
       m.invalidations.inc(tags.length)
       l1.dropTags(tags)
       supersede((f) => f.tags.some((t) => tags.includes(t)))
-      await send(tags)
+      await invalidations.send(tags)
     },
 
     stats: () => ({ hits, misses, size: l1.size }),
