@@ -69,12 +69,24 @@ describe('config', () => {
     [{ database: { url: 'mysql://x' } }, {}, 'database.url', '"mysql://x"', 'a postgres:// or postgresql:// URL'],
     [{ auth: { jwtSecret: 'short' } }, {}, 'auth.jwtSecret', '"short"', 'at least 32 characters'],
     [{ llm: { provider: 'openai' } }, {}, 'llm.provider', '"openai"', "'anthropic' or 'fake'"],
+    [{ cache: { ttl: { conversations: 'a while' } } }, {}, 'cache.ttl.conversations', '"a while"', "a duration such as '250 ms'"],
   ] as const)('a wrong value stops start-up with CONFIG_INVALID quoting it (%#)', (input, env, where, value, valid) => {
     const e = configError(() => resolveConfig(input as never, env as never))
     expect(e.code).toBe('CONFIG_INVALID')
     expect(e.message).toContain(where)
     expect(e.message).toContain(value)
     expect(e.message).toContain(valid)
+  })
+
+  test('cache.ttl and cache.staleFor: documented defaults per kind, overrides parsed once, unknown kinds refused', () => {
+    expect(resolveConfig({}).cache).toEqual({
+      ttlMs: { user: 60_000, conversations: 120_000, conversation: 60_000, messages: 60_000 },
+      staleMs: { user: 0, conversations: 0, conversation: 0, messages: 0 },
+    })
+    const c = resolveConfig({ cache: { ttl: { user: '5 m', messages: 0 }, staleFor: { conversations: '30 s' } } })
+    expect(c.cache.ttlMs).toEqual({ user: 300_000, conversations: 120_000, conversation: 60_000, messages: 0 })
+    expect(c.cache.staleMs.conversations).toBe(30_000)
+    expect(configError(() => resolveConfig({ cache: { ttl: { profile: '1 m' } } } as never)).message).toContain('profile')
   })
 
   test('an unknown key is refused rather than ignored', () => {
