@@ -181,7 +181,8 @@ async function preflight(scenario: Scenario, servers: Map<string, { run: Running
     const res = await fetch(run.base + scenario.path, { headers })
     const text = await res.text()
     const want = spec.status ?? 200
-    if (res.status !== want) throw new Error(`${spec.label} answered ${scenario.path} with ${res.status}, not ${want}: ${text.slice(0, 300)}`)
+    if (res.status !== want)
+      throw new Error(`${spec.label} answered ${scenario.path} with ${res.status}, not ${want}: ${text.slice(0, 300)}`)
     if (want === 200) bodies.set(spec.id, JSON.stringify(JSON.parse(text)))
   }
   const reference = scenario.stacks.find((s) => s.role === 'elysia')

@@ -18,7 +18,9 @@ const rows = await sql<{ id: string; title: string; created_at: Date; updated_at
   order by updated_at desc, id desc limit ${LIMIT + 1}`
 await sql.end()
 const page = {
-  items: rows.slice(0, LIMIT).map((c) => ({ id: c.id, title: c.title, createdAt: c.created_at.toISOString(), updatedAt: c.updated_at.toISOString() })),
+  items: rows
+    .slice(0, LIMIT)
+    .map((c) => ({ id: c.id, title: c.title, createdAt: c.created_at.toISOString(), updatedAt: c.updated_at.toISOString() })),
   nextCursor: rows.length > LIMIT ? 'more' : null,
 }
 

@@ -12,7 +12,12 @@ export const TIERS: readonly Tier[] = ['free', 'paid']
 export type CacheKind = 'user' | 'conversations' | 'conversation' | 'messages'
 export const CACHE_KINDS: readonly CacheKind[] = ['user', 'conversations', 'conversation', 'messages']
 /** Documented defaults of `cache.ttl`: profile and tier 1 min, the list 2 min, one conversation 1 min, a page of messages 1 min. */
-export const DEFAULT_CACHE_TTL_MS: Record<CacheKind, number> = { user: 60_000, conversations: 120_000, conversation: 60_000, messages: 60_000 }
+export const DEFAULT_CACHE_TTL_MS: Record<CacheKind, number> = {
+  user: 60_000,
+  conversations: 120_000,
+  conversation: 60_000,
+  messages: 60_000,
+}
 
 /** What a config file exports. Every field is optional; see {@link DEFAULTS}. */
 export type ScaleConfig = Omit<ConfigInput, 'plugins'> & { plugins?: PluginEntry[] }

@@ -22,7 +22,9 @@ export async function openCacheOnly(config: ResolvedConfig, database: Database):
   if (plugins.length === 0) return { close: async () => {} }
   const logger = createLogger('warn')
   const metrics = createMetrics().registry
-  const redis = plugins.some((p) => p.manifest.requires?.services?.includes('redis')) ? await openRedis(config.redis, { logger, metrics }) : undefined
+  const redis = plugins.some((p) => p.manifest.requires?.services?.includes('redis'))
+    ? await openRedis(config.redis, { logger, metrics })
+    : undefined
   const wired = await wirePlugins(plugins, {
     config,
     logger,

@@ -34,5 +34,9 @@ export function authRoutes({ guard, users, tokens }: AppDeps) {
       },
       { anonymous: true, body: Credentials, response: { 200: Session }, detail: { summary: 'Log in and get a bearer token' } },
     )
-    .get('/me', async ({ user, headers, set }) => cachedJson(await users.get(user.userId), headers['if-none-match'], set.headers), { auth: 'api', response: { 200: User }, detail: { summary: 'The current user' } })
+    .get('/me', async ({ user, headers, set }) => cachedJson(await users.get(user.userId), headers['if-none-match'], set.headers), {
+      auth: 'api',
+      response: { 200: User },
+      detail: { summary: 'The current user' },
+    })
 }

@@ -36,16 +36,26 @@ export function conversationRoutes({ guard, conversations }: AppDeps) {
         response: { 201: Conversation },
       },
     )
-    .get('/', async ({ query, user, headers, set }) => cachedJson(await conversations.list(user.userId, query.limit ?? 20, query.cursor), headers['if-none-match'], set.headers), {
-      auth: 'api',
-      query: Page,
-      response: { 200: t.Object({ items: t.Array(Conversation), nextCursor: t.Nullable(t.String()) }) },
-    })
-    .get('/:id', async ({ params, user, headers, set }) => cachedJson(await conversations.get(user.userId, params.id), headers['if-none-match'], set.headers), {
-      auth: 'api',
-      params: IdParams,
-      response: { 200: Conversation },
-    })
+    .get(
+      '/',
+      async ({ query, user, headers, set }) =>
+        cachedJson(await conversations.list(user.userId, query.limit ?? 20, query.cursor), headers['if-none-match'], set.headers),
+      {
+        auth: 'api',
+        query: Page,
+        response: { 200: t.Object({ items: t.Array(Conversation), nextCursor: t.Nullable(t.String()) }) },
+      },
+    )
+    .get(
+      '/:id',
+      async ({ params, user, headers, set }) =>
+        cachedJson(await conversations.get(user.userId, params.id), headers['if-none-match'], set.headers),
+      {
+        auth: 'api',
+        params: IdParams,
+        response: { 200: Conversation },
+      },
+    )
     .patch('/:id', ({ params, body, user }) => conversations.rename(user.userId, params.id, body.title), {
       auth: 'api',
       params: IdParams,
@@ -66,7 +76,11 @@ export function conversationRoutes({ guard, conversations }: AppDeps) {
     .get(
       '/:id/messages',
       async ({ params, query, user, headers, set }) =>
-        cachedJson(await conversations.listMessages(user.userId, params.id, query.limit ?? 20, query.cursor), headers['if-none-match'], set.headers),
+        cachedJson(
+          await conversations.listMessages(user.userId, params.id, query.limit ?? 20, query.cursor),
+          headers['if-none-match'],
+          set.headers,
+        ),
       {
         auth: 'api',
         params: IdParams,

@@ -20,7 +20,13 @@ export const cacheTags = {
 
 export interface CachedReads {
   /** `load` through the cache under `kind:userId:parts...`, with the kind's TTL and stale window. */
-  read<T>(kind: CacheKind, userId: string, parts: readonly (string | number | undefined)[], tags: string[], load: () => Promise<T>): Promise<T>
+  read<T>(
+    kind: CacheKind,
+    userId: string,
+    parts: readonly (string | number | undefined)[],
+    tags: string[],
+    load: () => Promise<T>,
+  ): Promise<T>
   /** Invalidate after a commit. Never throws: the write has happened, and the backend counts its own failures. */
   invalidate(tags: string[]): Promise<void>
 }

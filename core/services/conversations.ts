@@ -158,10 +158,19 @@ export function createConversationService(router: DbRouter, reads: CachedReads =
       await reads.invalidate([convTag(userId, id), messagesTag(userId, id), listTag(userId)])
     },
 
-    listMessages(userId: string, conversationId: string, limit: number, cursor?: string): Promise<{ items: MessageView[]; nextCursor: string | null }> {
+    listMessages(
+      userId: string,
+      conversationId: string,
+      limit: number,
+      cursor?: string,
+    ): Promise<{ items: MessageView[]; nextCursor: string | null }> {
       // Tagged with the conversation too: its deletion must turn every cached page into a 404.
-      return reads.read('messages', userId, [conversationId, limit, cursor], [messagesTag(userId, conversationId), convTag(userId, conversationId)], () =>
-        service.listMessagesUncached(userId, conversationId, limit, cursor),
+      return reads.read(
+        'messages',
+        userId,
+        [conversationId, limit, cursor],
+        [messagesTag(userId, conversationId), convTag(userId, conversationId)],
+        () => service.listMessagesUncached(userId, conversationId, limit, cursor),
       )
     },
 

@@ -174,7 +174,16 @@ export function createRedisCache(opts: RedisCacheOptions): RedisCache {
   const versionKeys = (tags: readonly string[]) => tags.map((t) => versionPrefix + t)
   const tagsOf = (stored: string) => stored.split('\n').filter((_, i) => i % 2 === 0 && stored !== '')
 
-  function fill(key: string, token: string, json: string, ttlMs: number, staleMs: number, result: string, tags: readonly string[], versions: string[] | undefined) {
+  function fill(
+    key: string,
+    token: string,
+    json: string,
+    ttlMs: number,
+    staleMs: number,
+    result: string,
+    tags: readonly string[],
+    versions: string[] | undefined,
+  ) {
     const pairs = tags.flatMap((t, i) => [t, versions?.[i] ?? '0'])
     // A load tells its waiters; a set() tells every instance to drop its L1 copy of the key.
     const note = token ? JSON.stringify({ f: key, o: token }) : versions ? '' : JSON.stringify({ i: instance, k: key })
@@ -186,7 +195,17 @@ export function createRedisCache(opts: RedisCacheOptions): RedisCache {
     )
   }
 
-  async function loadAndFill<T>(key: string, ttlMs: number, staleMs: number, tags: readonly string[], load: () => Promise<T>, token: string, versions: string[], flight: Flight | undefined, generation: number): Promise<T> {
+  async function loadAndFill<T>(
+    key: string,
+    ttlMs: number,
+    staleMs: number,
+    tags: readonly string[],
+    load: () => Promise<T>,
+    token: string,
+    versions: string[],
+    flight: Flight | undefined,
+    generation: number,
+  ): Promise<T> {
     let value: T
     try {
       value = await load()
@@ -203,7 +222,15 @@ export function createRedisCache(opts: RedisCacheOptions): RedisCache {
     return value
   }
 
-  async function lookup<T>(key: string, ttlMs: number, tags: readonly string[], load: () => Promise<T>, kind: string, staleMs: number, flight: Flight): Promise<T> {
+  async function lookup<T>(
+    key: string,
+    ttlMs: number,
+    tags: readonly string[],
+    load: () => Promise<T>,
+    kind: string,
+    staleMs: number,
+    flight: Flight,
+  ): Promise<T> {
     if (!breaker.allows()) {
       misses++
       m.load(kind, 'pass_through')
@@ -213,7 +240,12 @@ export function createRedisCache(opts: RedisCacheOptions): RedisCache {
     const token = crypto.randomUUID()
     let reply: (string | number)[]
     try {
-      reply = await runScript<(string | number)[]>(redis, READ, [entryKey(key), lockKey(key), ...versionKeys(tags)], [versionPrefix, token, lockTtlMs])
+      reply = await runScript<(string | number)[]>(
+        redis,
+        READ,
+        [entryKey(key), lockKey(key), ...versionKeys(tags)],
+        [versionPrefix, token, lockTtlMs],
+      )
       breaker.success()
     } catch (e) {
       redisFailed(e)
@@ -291,7 +323,12 @@ export function createRedisCache(opts: RedisCacheOptions): RedisCache {
       if (!breaker.allows()) return undefined
       const generation = l1.generation
       try {
-        const [found, , json, fresh, stored] = await runScript<(string | number)[]>(redis, READ, [entryKey(key), lockKey(key)], [versionPrefix, '', lockTtlMs])
+        const [found, , json, fresh, stored] = await runScript<(string | number)[]>(
+          redis,
+          READ,
+          [entryKey(key), lockKey(key)],
+          [versionPrefix, '', lockTtlMs],
+        )
         breaker.success()
         if (found !== 1) return undefined
         misses--
@@ -310,7 +347,10 @@ export function createRedisCache(opts: RedisCacheOptions): RedisCache {
       supersede((_, k) => k === key)
       l1.forget(key)
       if (!breaker.allows()) return
-      await fill(key, '', JSON.stringify(value), Math.min(ttlMs, VERSION_TTL_MS / 2), 0, '', tags, undefined).then(() => breaker.success(), redisFailed)
+      await fill(key, '', JSON.stringify(value), Math.min(ttlMs, VERSION_TTL_MS / 2), 0, '', tags, undefined).then(
+        () => breaker.success(),
+        redisFailed,
+      )
     },
 
     delete: remove,

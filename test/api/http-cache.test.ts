@@ -61,7 +61,10 @@ describeEachDatabase(
       const one = await api.get(`/v1/conversations/${conv}`, u.token)
       const msgs = await api.get(`/v1/conversations/${conv}/messages`, u.token)
       await api.patch(`/v1/conversations/${conv}`, { title: 'after' }, u.token)
-      const one2 = await api.call('GET', `/v1/conversations/${conv}`, { token: u.token, headers: { 'if-none-match': one.headers.get('etag')! } })
+      const one2 = await api.call('GET', `/v1/conversations/${conv}`, {
+        token: u.token,
+        headers: { 'if-none-match': one.headers.get('etag')! },
+      })
       expect(one2.status).toBe(200)
       expect(one2.body.title).toBe('after')
       const list2 = await api.get('/v1/conversations', u.token)
@@ -86,7 +89,10 @@ describeEachDatabase(
       const me2 = await api.call('GET', '/v1/me', { token: u2.token, headers: { 'if-none-match': me1.headers.get('etag')! } })
       expect(me2.status).toBe(200)
       expect(me2.body.id).toBe(u2.id)
-      const list2 = await api.call('GET', '/v1/conversations', { token: u2.token, headers: { 'if-none-match': list1.headers.get('etag')! } })
+      const list2 = await api.call('GET', '/v1/conversations', {
+        token: u2.token,
+        headers: { 'if-none-match': list1.headers.get('etag')! },
+      })
       expect(list2.status).toBe(200)
       expect(list2.body.items).toEqual([])
     })

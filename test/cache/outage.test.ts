@@ -72,7 +72,7 @@ describeWith('cache plugin when Redis fails [redis-server, postgres]', redisServ
       let whileDown = 0
       const deadline = Date.now() + 10_000
       // Write on A, read on B, until B's link is back and has been for a few rounds.
-      for (let upRounds = 0; upRounds < 20 && Date.now() < deadline; ) {
+      for (let upRounds = 0; upRounds < 20 && Date.now() < deadline;) {
         version++
         await a.cache.invalidate([tag])
         if ((await b.cache.wrap(key, 60_000, [tag], load)) !== version) stale++
@@ -128,7 +128,14 @@ describeWith('cache plugin when Redis fails [redis-server, postgres]', redisServ
       await Bun.sleep(1500 + 1500)
       running = false
       await Promise.all(load)
-      console.log('statuses during the pause test', Object.fromEntries(statuses), 'slowest', Math.round(slowest), 'ms; cache check during the pause:', during)
+      console.log(
+        'statuses during the pause test',
+        Object.fromEntries(statuses),
+        'slowest',
+        Math.round(slowest),
+        'ms; cache check during the pause:',
+        during,
+      )
 
       expect([...statuses.keys()].filter((s) => s >= 500)).toEqual([])
       expect(slowest).toBeLessThan(MAX_WAIT)

@@ -60,13 +60,13 @@ describeWith('cache plugin on one redis [redis]', await redisMissing(), () => {
         await Bun.sleep(50)
         return { round }
       }
-      const results = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).cache.wrap(key, 10_000, ['sf'], load)),
-      )
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).cache.wrap(key, 10_000, ['sf'], load)))
       expect(calls).toBe(1)
       expect(results.every((r) => r.round === round)).toBe(true)
     }
-    expect(await metricValue(a.metrics, 'cache_shared_loads_total') + (await metricValue(b.metrics, 'cache_shared_loads_total'))).toBeGreaterThan(0)
+    expect(
+      (await metricValue(a.metrics, 'cache_shared_loads_total')) + (await metricValue(b.metrics, 'cache_shared_loads_total')),
+    ).toBeGreaterThan(0)
   })
 
   test('a holder that never answers delays the other instance by the lock wait at most, then it loads itself', async () => {

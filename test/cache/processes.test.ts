@@ -70,7 +70,12 @@ describeWith('cache across two runtime processes [postgres, redis]', missing, ()
         conv = (await call(a.base, 'POST', '/v1/conversations', { title: `t${round}` }, token)).body.id as string
         created++
       }
-      const path = kind === 0 ? '/v1/conversations?limit=100' : kind === 1 ? `/v1/conversations/${conv}` : `/v1/conversations/${conv}/messages?limit=100`
+      const path =
+        kind === 0
+          ? '/v1/conversations?limit=100'
+          : kind === 1
+            ? `/v1/conversations/${conv}`
+            : `/v1/conversations/${conv}/messages?limit=100`
       // B (and A) hold the entry before the write: twice, so the second is served from L1.
       await read(b.base, path, token)
       const beforeB = await read(b.base, path, token)
