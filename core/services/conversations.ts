@@ -240,7 +240,9 @@ export function createConversationService(router: DbRouter, reads: CachedReads =
 
     /** The last `n` messages of a conversation, oldest first (context for a reply when the buffer is empty). */
     async recentMessages(userId: string, conversationId: string, n: number): Promise<MessageView[]> {
-      const rows = await (await router.read(userId))
+      const rows = await (
+        await router.read(userId)
+      )
         .select()
         .from(messages)
         .where(and(eq(messages.conversationId, conversationId), eq(messages.userId, userId)))
