@@ -3,8 +3,7 @@
  * Redis, invalidation by tag across the cluster, single flight across instances, and
  * pass-through to the database while Redis is slow or down. See README.md beside this file.
  */
-import { ms, type Duration } from '../../core/duration.ts'
-import type { ScalePlugin } from '../../core/plugins/contract.ts'
+import { ms, type Duration, type ScalePlugin } from 'scale-runtime/plugin'
 import { createRedisCache, type RedisCache } from './store.ts'
 
 export { createRedisCache, type RedisCache, type RedisCacheOptions } from './store.ts'

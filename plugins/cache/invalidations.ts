@@ -3,8 +3,7 @@
  * (bounded) until every instance that received the announcement acknowledged it. Tags that
  * could not reach Redis are kept and sent again once it answers.
  */
-import type { RedisClient } from '../../core/redis/connect.ts'
-import { loadScript, runScript } from '../../core/redis/script.ts'
+import { loadScript, runScript, type RedisClient } from 'scale-runtime/plugin'
 
 const INVALIDATE = loadScript(new URL('./lua/invalidate.lua', import.meta.url))
 

@@ -4,7 +4,7 @@
  * closes, or misses a heartbeat PING (a hung or paused server), is "down" until it answers
  * and is subscribed again; the store bypasses and empties L1 meanwhile.
  */
-import type { RedisClient } from '../../core/redis/connect.ts'
+import type { RedisClient } from 'scale-runtime/plugin'
 
 export interface LinkOptions {
   subscriber: RedisClient

@@ -6,11 +6,15 @@
  */
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import type { HealthResult } from '../../core/plugins/contract.ts'
-import type { Cache, WrapOptions } from '../../core/ports/cache.ts'
-import { createBreaker } from '../../core/redis/breaker.ts'
-import type { RedisClient } from '../../core/redis/connect.ts'
-import { loadScript, runScript } from '../../core/redis/script.ts'
+import {
+  createBreaker,
+  loadScript,
+  runScript,
+  type Cache,
+  type HealthResult,
+  type RedisClient,
+  type WrapOptions,
+} from 'scale-runtime/plugin'
 import { createInvalidations } from './invalidations.ts'
 import { L1 } from './l1.ts'
 import { createLink } from './link.ts'

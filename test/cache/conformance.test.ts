@@ -1,7 +1,7 @@
 /** The cache plugin against the cache conformance suite: one instance, and two instances on one Redis. */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Redis } from 'ioredis'
-import { cacheSuite } from '../conformance/cache.ts'
+import { cacheSuite } from 'scale-runtime/testing'
 import { describeWith, redisMissing, REDIS_URL } from '../helpers/services.ts'
 import { connectRedis, dropKeys, keysWithoutTtl, uniquePrefix } from '../redis/redis.ts'
 import { alternating, cacheInstance } from './helpers.ts'
