@@ -74,7 +74,9 @@ describeWith('doctor on a cluster config [postgres, redis]', missing, () => {
     expect(report.connections.sizedBy).toBe('pool-tuner')
     expect(report.connections.maxConnections).toBeGreaterThan(0)
     expect(report.connections.total).toBeLessThanOrEqual(report.connections.budget)
-    expect(report.roundTrips).toMatchObject({ api: 1, sync: 1, chat: 4 })
+    // ratelimit-redis on every group; the cache plugin's shared layer on api and sync reads;
+    // session-redis and llm-queue on chat.
+    expect(report.roundTrips).toEqual({ anonymous: 1, api: 2, sync: 2, chat: 4 })
     expect(report.redis.maxClients).toBeGreaterThan(0)
     expect(report.problems.filter((p: { severity: string }) => p.severity === 'error')).toEqual([])
     expect(r.code).toBe(0)
