@@ -6,7 +6,7 @@
 import { afterAll, expect, test } from 'bun:test'
 import type { JobEvent, JobRunner } from '../../core/ports/llm-dispatch.ts'
 import type { QueueDispatch } from '../../plugins/llm-queue/dispatch.ts'
-import { scriptedJob } from '../conformance/llm-dispatch.ts'
+import { scriptedJob } from 'scale-runtime/testing'
 import { describeWith } from '../helpers/services.ts'
 import { privateRedis, redisServerMissing, type PrivateRedis } from '../redis/private-server.ts'
 import { startApiAndWorker } from './helpers.ts'

@@ -23,6 +23,8 @@ describeWith('replica router: the replica stops and starts under read load', pos
     rt = await startRuntime({
       database: { url: cluster.primaryUrl },
       tiers: NO_LIMITS,
+      // Reads counted here must reach the router: nothing is kept by the core's read cache.
+      cache: { ttl: { user: 0, conversations: 0, conversation: 0, messages: 0 } },
       plugins: [replicaRouter({ urls: [cluster.replicaUrl], lagPoll: `${LAG_POLL_MS} ms`, connectTimeout: '1 s' })],
     })
   }, HOOK_TIMEOUT)

@@ -25,6 +25,8 @@ describeWith('read-your-writes through the API, replica 2 s behind', postgresSer
     rt = await startRuntime({
       database: { url: cluster.primaryUrl },
       tiers: NO_LIMITS,
+      // Reads counted here must reach the router: nothing is kept by the core's read cache.
+      cache: { ttl: { user: 0, conversations: 0, conversation: 0, messages: 0 } },
       // maxLag above the 2 s delay, so the replica stays in rotation for users without a recent write.
       plugins: [replicaRouter({ urls: [cluster.replicaUrl], lagPoll: '100 ms', maxLag: '10 s' })],
     })
