@@ -6,26 +6,15 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { JobEvent, JobRunner } from '../../core/ports/llm-dispatch.ts'
 import type { QueueDispatch } from '../../plugins/llm-queue/dispatch.ts'
 import { scriptedJob } from 'scale-runtime/testing'
+import { freePort } from '../helpers/net.ts'
 import { describeWith } from '../helpers/services.ts'
 import { redisServerMissing } from '../redis/private-server.ts'
 import { startApiAndWorker } from './helpers.ts'
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 /** A redis-server that keeps its data across a SIGKILL (append-only file, fsync on every write). */
 async function durableRedis() {
