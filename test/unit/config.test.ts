@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DEFAULT_TIERS } from '../../core/config/define.ts'
@@ -102,12 +102,16 @@ describe('config', () => {
 
   test('SCALE_CONFIG selects another config file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'scale-config-'))
-    const file = join(dir, 'staging.ts')
-    writeFileSync(file, `export default { server: { port: 4321 }, anonymous: { requestsPerMinute: 7 } }\n`)
-    const c = await loadConfig({ SCALE_CONFIG: file })
-    expect(c.server.port).toBe(4321)
-    expect(c.anonymous.requestsPerMinute).toBe(7)
-    await expect(loadConfig({ SCALE_CONFIG: join(dir, 'missing.ts') })).rejects.toMatchObject({ code: 'CONFIG_NOT_FOUND' })
+    try {
+      const file = join(dir, 'staging.ts')
+      writeFileSync(file, `export default { server: { port: 4321 }, anonymous: { requestsPerMinute: 7 } }\n`)
+      const c = await loadConfig({ SCALE_CONFIG: file })
+      expect(c.server.port).toBe(4321)
+      expect(c.anonymous.requestsPerMinute).toBe(7)
+      await expect(loadConfig({ SCALE_CONFIG: join(dir, 'missing.ts') })).rejects.toMatchObject({ code: 'CONFIG_NOT_FOUND' })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('the shipped config/scale.ts is valid', async () => {
