@@ -1,12 +1,20 @@
 /** The runtime as a user starts it: `bun core/main.ts` and the operator CLI, as child processes. */
-import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { afterAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { client, startRuntime } from '../helpers/runtime.ts'
 
 const ROOT = resolve(import.meta.dir, '../..')
-const tmp = () => mkdtempSync(join(tmpdir(), 'scale-e2e-'))
+const made: string[] = []
+const tmp = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scale-e2e-'))
+  made.push(dir)
+  return dir
+}
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true })
+})
 
 function run(args: string[], env: Record<string, string>) {
   return Bun.spawn([process.execPath, ...args], {
