@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Redis } from 'ioredis'
-import { CLUSTER_FIXTURE, killAll, readSse, startApi, startWorker, userWith, type Proc } from '../llm-queue/processes.ts'
+import { CLUSTER_FIXTURE, killAll, readSse, startApi, startWorker, userWith, type Proc } from '../plugins/llm-queue/processes.ts'
 import { call } from '../helpers/remote.ts'
 import { HOOK_TIMEOUT } from '../helpers/runtime.ts'
 import { describeWith, freshPostgresDatabase, postgresMissing, REDIS_URL, redisMissing } from '../helpers/services.ts'

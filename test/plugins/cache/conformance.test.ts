@@ -1,0 +1,37 @@
+/** The cache plugin against the cache conformance suite: one instance, and two instances on one Redis. */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import type { Redis } from 'ioredis'
+import { cacheSuite } from 'scale-runtime/testing'
+import { describeWith, redisMissing, REDIS_URL } from '../../helpers/services.ts'
+import { connectRedis, dropKeys, keysWithoutTtl, uniquePrefix } from '../../redis/redis.ts'
+import { alternating, cacheInstance } from './helpers.ts'
+
+const prefix = uniquePrefix('cache-conformance')
+
+describeWith('cache plugin [redis]', await redisMissing(), () => {
+  let redis: Redis
+  beforeAll(async () => {
+    redis = await connectRedis()
+  })
+  afterAll(async () => {
+    await dropKeys(redis, prefix)
+    redis.disconnect()
+  })
+
+  cacheSuite('cache plugin, one instance', async () => {
+    const one = await cacheInstance(REDIS_URL, prefix)
+    return Object.assign(one.cache, { stop: one.stop })
+  })
+
+  cacheSuite('cache plugin, two instances on one redis (calls alternate)', async () => {
+    const [a, b] = await Promise.all([cacheInstance(REDIS_URL, prefix), cacheInstance(REDIS_URL, prefix)])
+    return alternating(a.cache, b.cache, async () => {
+      await a.stop()
+      await b.stop()
+    })
+  })
+
+  test('after the suites, no key under the prefix lives forever', async () => {
+    expect(await keysWithoutTtl(redis, prefix)).toEqual([])
+  })
+})
