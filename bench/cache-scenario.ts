@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import { createBenchDatabase, postgresDown } from './postgres.ts'
-import type { Scenario, StackSpec } from './scenarios.ts'
+import type { Scenario, StackSpec } from './types.ts'
 import { CONVERSATIONS, seedConversations } from './seed.ts'
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))

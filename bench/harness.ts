@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runLoad, type LoadTool } from './load.ts'
 import { cores, pinning, type Pinning } from './proc.ts'
-import type { Context, Scenario, StackSpec } from './scenarios.ts'
+import type { Context, Scenario, StackSpec } from './types.ts'
 import { killAll, startServer, type Running } from './stack.ts'
 
 export interface BenchOptions {

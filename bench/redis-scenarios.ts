@@ -6,7 +6,7 @@
  * share one fresh prefix and expire by themselves (every key has a TTL).
  */
 import { fileURLToPath } from 'node:url'
-import type { Scenario, StackSpec } from './scenarios.ts'
+import type { Scenario, StackSpec } from './types.ts'
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
 const bun = process.execPath

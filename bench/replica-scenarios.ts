@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import { postgresServerMissing, startPrivatePostgres, startReplica } from '../test/helpers/private-postgres.ts'
-import type { Scenario, StackSpec } from './scenarios.ts'
+import type { Scenario, StackSpec } from './types.ts'
 import { CONVERSATIONS, seedConversations } from './seed.ts'
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))

@@ -1,5 +1,5 @@
 /** The users and conversations a bench stack loads: registered and created through the API, as a client would. */
-import type { Context } from './scenarios.ts'
+import type { Context } from './types.ts'
 
 export const CONVERSATIONS = 20
 const PASSWORD = 'bench password, long enough'

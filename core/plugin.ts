@@ -34,7 +34,8 @@ export { CORE_VERSION } from './version.ts'
 // Slots and their ports.
 export { SLOT_NAMES } from './ports/index.ts'
 export type * from './ports/index.ts'
-export type { Tier, ResolvedConfig } from './config/define.ts'
+export type { Tier } from './types.ts'
+export type { ResolvedConfig } from './config/resolved.ts'
 /** The database tables (Drizzle), for a plugin that opens its own connections (replicas) and needs a `Db` like the core's. */
 export * as dbSchema from './db/schema.ts'
 export type { RouteGroup } from './http/guard.ts'
@@ -47,7 +48,7 @@ export { ScaleError, isScaleError, quote, type ErrorCode, type StartupCode } fro
 export { durationSchema, ms, parseDuration, type Duration, type Unit } from './duration.ts'
 
 // Redis: connection types, key names, Lua scripts.
-export type { RedisClient, RedisConnections } from './redis/connect.ts'
+export type { RedisClient, RedisConnections } from './types.ts'
 export { beat, heartbeatKeys, type LiveProcess, type ProcessInfo } from './redis/heartbeat.ts'
 // Connection budgets: what a PostgreSQL server allows, shared among the deployment's processes.
 export { budgetOf, readServerLimits, shareOf, type ServerLimits } from './db/budget.ts'

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { ResolvedConfig } from './config/define.ts'
+import type { ResolvedConfig } from './config/resolved.ts'
 import type { Logger } from './observability/logger.ts'
 
 const encode = (s: string) => new TextEncoder().encode(s)

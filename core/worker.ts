@@ -13,7 +13,8 @@ import { exitOnError } from './exit.ts'
 import { createLogger } from './observability/logger.ts'
 import type { JobRunner, LlmDispatch } from './ports/index.ts'
 import { operationRoutes } from './routes/operations.ts'
-import { detectRuntime, type Listening } from './runtime/index.ts'
+import { detectRuntime } from './runtime/index.ts'
+import type { Listening } from './runtime/adapter.ts'
 
 /** A dispatch whose jobs can run in another process than the one that submitted them. */
 interface WorkerDispatch extends LlmDispatch {

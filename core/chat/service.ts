@@ -2,7 +2,7 @@
  * Chat turns: store the user's message, build the context, submit the reply job; and the
  * job read, events and cancel operations, each limited to the job's owner.
  */
-import type { ResolvedConfig } from '../config/define.ts'
+import type { ResolvedConfig } from '../config/resolved.ts'
 import { conflict, notFound } from '../errors.ts'
 import type { JobEvent, JobInfo, LlmDispatch } from '../ports/llm-dispatch.ts'
 import type { SessionStore } from '../ports/session.ts'

@@ -1,5 +1,5 @@
 /** Operator commands on the database: `scale-runtime migrate`, `set-tier <email> <free|paid>` and `set-role <email> <user|admin>`. */
-import type { ResolvedConfig } from '../config/define.ts'
+import type { ResolvedConfig } from '../config/resolved.ts'
 import { loadConfig } from '../config/load.ts'
 import { migrateDatabase } from '../db/migrate.ts'
 import { openDatabase, type Database } from '../db/open.ts'

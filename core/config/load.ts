@@ -6,7 +6,8 @@ import { isAbsolute, resolve } from 'node:path'
 import { Value } from '@sinclair/typebox/value'
 import { parseDuration } from '../duration.ts'
 import { ScaleError, isScaleError, quote } from '../errors.ts'
-import { CACHE_KINDS, DEFAULT_CACHE_TTL_MS, DEFAULT_TIERS, type CacheKind, type ResolvedConfig, type ScaleConfig } from './define.ts'
+import { CACHE_KINDS, DEFAULT_CACHE_TTL_MS, DEFAULT_TIERS, type CacheKind, type ResolvedConfig } from './resolved.ts'
+import type { ScaleConfig } from './define.ts'
 import { ConfigSchema } from './schema.ts'
 
 type Env = Record<string, string | undefined>

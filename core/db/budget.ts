@@ -4,7 +4,7 @@
  * sizes pools with these; `doctor` plans with the same numbers.
  */
 import { sql } from 'drizzle-orm'
-import type { Db } from '../ports/db-pool.ts'
+import type { Db } from '../types.ts'
 
 export interface ServerLimits {
   maxConnections: number

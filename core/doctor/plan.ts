@@ -4,8 +4,9 @@
  * request per route group, what the tier limits let one active user send, and the problems.
  * Pure: no I/O here, so every rule is testable on its own.
  */
-import type { ResolvedConfig, Tier } from '../config/define.ts'
-import { TIERS } from '../config/define.ts'
+import type { ResolvedConfig } from '../config/resolved.ts'
+import type { Tier } from '../types.ts'
+import { TIERS } from '../types.ts'
 import { budgetOf, shareOf, type ServerLimits } from '../db/budget.ts'
 import { PROCESS_LOCAL_DEFAULTS, type SlotName } from '../ports/index.ts'
 import type { LiveProcess } from '../redis/heartbeat.ts'

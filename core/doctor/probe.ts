@@ -4,7 +4,7 @@
  * bounded in time and answers `{ error }` rather than throwing.
  */
 import { sql } from 'drizzle-orm'
-import type { ResolvedConfig } from '../config/define.ts'
+import type { ResolvedConfig } from '../config/resolved.ts'
 import { readServerLimits, rowsOf } from '../db/budget.ts'
 import { openDatabase } from '../db/open.ts'
 import { heartbeatKeys, liveProcesses } from '../redis/heartbeat.ts'

@@ -1,6 +1,6 @@
 /** What route modules are built from: the config, the slots and the services. */
 import type { ChatService } from '../chat/service.ts'
-import type { ResolvedConfig } from '../config/define.ts'
+import type { ResolvedConfig } from '../config/resolved.ts'
 import type { HttpMetrics } from '../observability/metrics.ts'
 import type { Slots } from '../ports/index.ts'
 import type { ConversationService } from '../services/conversations.ts'

@@ -6,7 +6,8 @@
  * Routes with neither (health, metrics, OpenAPI) are never limited.
  */
 import { Elysia } from 'elysia'
-import type { ResolvedConfig, Tier } from '../config/define.ts'
+import type { ResolvedConfig } from '../config/resolved.ts'
+import type { Tier } from '../types.ts'
 import { ScaleError, unauthorized } from '../errors.ts'
 import type { RateLimitDecision, RateLimiter, RateLimitRule } from '../ports/rate-limiter.ts'
 import type { Principal, TokenService } from '../services/tokens.ts'

@@ -1,5 +1,5 @@
 /** LLM providers: pick one from the resolved config. */
-import type { ResolvedConfig } from '../config/define.ts'
+import type { ResolvedConfig } from '../config/resolved.ts'
 import { ScaleError, quote } from '../errors.ts'
 import { createAnthropicProvider } from './anthropic.ts'
 import { createFakeProvider } from './fake.ts'

@@ -2,7 +2,7 @@
  * The configured cache plugin on its own, for operator commands that write outside a
  * running api (`set-tier`): their writes must invalidate what every instance has cached.
  */
-import type { ResolvedConfig } from '../config/define.ts'
+import type { ResolvedConfig } from '../config/resolved.ts'
 import type { Database } from '../db/open.ts'
 import { createLogger } from '../observability/logger.ts'
 import { createMetrics } from '../observability/metrics.ts'

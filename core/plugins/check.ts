@@ -3,7 +3,7 @@
  * error that says what to change in config/scale.ts.
  */
 import semver from 'semver'
-import type { ResolvedConfig } from '../config/define.ts'
+import type { ResolvedConfig } from '../config/resolved.ts'
 import { ScaleError, quote } from '../errors.ts'
 import { PROCESS_LOCAL_DEFAULTS, SLOT_NAMES, type SlotName } from '../ports/index.ts'
 import { CORE_VERSION } from '../version.ts'

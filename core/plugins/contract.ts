@@ -14,10 +14,10 @@ import type { AnyElysia } from 'elysia'
 import type { Sql } from 'postgres'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import type { ResolvedConfig } from '../config/define.ts'
+import type { ResolvedConfig } from '../config/resolved.ts'
 import type { Guard } from '../http/guard.ts'
 import type { Db, DbPool, SlotName, Slots } from '../ports/index.ts'
-import type { RedisClient, RedisConnections } from '../redis/connect.ts'
+import type { RedisClient, RedisConnections } from '../types.ts'
 
 /** Services a plugin can ask the core to connect to. */
 export type Service = 'postgres' | 'redis'

@@ -18,15 +18,16 @@ export interface ResolveOptions {
   from?: string[]
 }
 
-export async function resolvePlugins(entries: PluginEntry[], opts: ResolveOptions = {}): Promise<ScalePlugin[]> {
+/** Each entry of `config.plugins` (a {@link PluginEntry}; anything else is refused with `PLUGIN_INVALID`) as a plugin. */
+export async function resolvePlugins(entries: readonly unknown[], opts: ResolveOptions = {}): Promise<ScalePlugin[]> {
   const out: ScalePlugin[] = []
   for (const entry of entries) out.push(await resolveOne(entry, opts.from ?? [process.cwd()]))
   return out
 }
 
-async function resolveOne(entry: PluginEntry, from: string[]): Promise<ScalePlugin> {
+async function resolveOne(entry: unknown, from: string[]): Promise<ScalePlugin> {
   if (typeof entry !== 'string' && !Array.isArray(entry)) return check(entry, 'config.plugins entry')
-  const [name, options] = typeof entry === 'string' ? [entry, {}] : entry
+  const [name, options] = typeof entry === 'string' ? [entry, {}] : (entry as Exclude<PluginEntry, ScalePlugin | string>)
   let mod: Record<string, unknown>
   try {
     mod = await import(locate(name, from))

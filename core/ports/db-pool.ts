@@ -9,10 +9,9 @@
  * fills the slot; the default pool keeps the size it was given, `pool-tuner` resizes it from
  * the server's `max_connections` and the live processes.
  */
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
-import type * as schema from '../db/schema.ts'
+import type { Db } from '../types.ts'
 
-export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
+export type { Db }
 
 export interface PoolStats {
   driver: 'pglite' | 'postgres'

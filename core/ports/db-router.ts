@@ -7,7 +7,7 @@
  * `wrote()` may answer synchronously (the default does, so awaiting them costs nothing but a
  * microtask). Left out on purpose: pool sizing and SQL.
  */
-import type { Db } from './db-pool.ts'
+import type { Db } from '../types.ts'
 
 /** One read connection target, as a pool plugin or an operator sees it. */
 export interface ReadTargetStats {

@@ -6,25 +6,10 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import { Counter, Gauge, type Registry } from 'prom-client'
-import type { ResolvedConfig } from '../config/define.ts'
+import type { ResolvedConfig } from '../config/resolved.ts'
 import { ScaleError, quote } from '../errors.ts'
+import type { RedisClient, RedisConnections } from '../types.ts'
 import { parseRedisUrl, redactRedisUrl } from './url.ts'
-
-/** A connection as plugins see it: one server (also behind Sentinel) or a Cluster. */
-export type RedisClient = Redis | Cluster
-
-export interface RedisConnections {
-  /** The shared command connection. */
-  client: RedisClient
-  /** The shared subscriber connection, opened on first call. */
-  subscriber(): RedisClient
-  /** A connection of its own for a library that needs one (e.g. blocking commands); closed by the core. */
-  dedicated(name: string, overrides?: Partial<RedisOptions>): RedisClient
-  /** `ok`, or `degraded: <why>` (see README: a shared Redis down does not take every instance out of the load balancer). */
-  health(): Promise<string>
-  /** Close every connection; safe to call twice. */
-  close(): Promise<void>
-}
 
 export interface OpenRedisOptions {
   logger: Logger

@@ -3,7 +3,7 @@
  * TTL and what it wants others to know (its role, its pool limits), so the count of live
  * processes follows scale-out and crashes. `pool-tuner` beats; `doctor` reads.
  */
-import type { RedisClient } from './connect.ts'
+import type { RedisClient } from '../types.ts'
 import { taggedKey } from './keys.ts'
 import { loadScript, runScript } from './script.ts'
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import type { RedisClient } from './connect.ts'
+import type { RedisClient } from '../types.ts'
 
 export interface LuaScript {
   /** File name, for errors and logs. */

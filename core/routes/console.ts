@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { Elysia } from 'elysia'
 import { ScaleError } from '../errors.ts'
-import type { BundledFile, RuntimeAdapter } from '../runtime/index.ts'
+import type { BundledFile, RuntimeAdapter } from '../runtime/adapter.ts'
 
 const root = (file: string) => fileURLToPath(new URL(`../../console/${file}`, import.meta.url))
 

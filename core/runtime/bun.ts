@@ -6,7 +6,7 @@
 import type { Server, ServerWebSocket } from 'bun'
 import http from 'node:http'
 import { limitBody, undeclaredBody } from './body-limit.ts'
-import type { RuntimeAdapter } from './index.ts'
+import type { RuntimeAdapter } from './adapter.ts'
 import { frameText, socketRegistry, type ServerSocket, type SocketRoute } from './socket.ts'
 
 interface SocketData {

@@ -7,7 +7,7 @@
  */
 import { limitBody, undeclaredBody } from './body-limit.ts'
 import { serveDenoSocket } from './deno-socket.ts'
-import type { RuntimeAdapter } from './index.ts'
+import type { RuntimeAdapter } from './adapter.ts'
 import { socketRegistry } from './socket.ts'
 
 interface DenoServer {

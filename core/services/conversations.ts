@@ -4,7 +4,7 @@
  */
 import { type SQL, and, asc, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm'
 import { notFound } from '../errors.ts'
-import type { Db } from '../ports/db-pool.ts'
+import type { Db } from '../types.ts'
 import type { DbRouter } from '../ports/db-router.ts'
 import { changes, conversations, messages } from '../db/schema.ts'
 import { cacheTags, uncachedReads, type CachedReads } from './cached-reads.ts'

@@ -5,7 +5,8 @@
  * active (not disabled, not deleted) is asked again at most every `revocationCheckMs`.
  */
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose'
-import type { ResolvedConfig, Tier } from '../config/define.ts'
+import type { ResolvedConfig } from '../config/resolved.ts'
+import type { Tier } from '../types.ts'
 import { unauthorized } from '../errors.ts'
 
 export interface Principal {

@@ -1,9 +1,9 @@
 /** Users: register, log in, read, and the operator's tier change, disable and delete. */
 import { eq } from 'drizzle-orm'
-import type { Tier } from '../config/define.ts'
+import type { Tier } from '../types.ts'
 import { ScaleError, notFound, quote } from '../errors.ts'
 import type { DbRouter } from '../ports/db-router.ts'
-import type { RuntimeAdapter } from '../runtime/index.ts'
+import type { RuntimeAdapter } from '../runtime/adapter.ts'
 import { changes, idempotencyKeys, users } from '../db/schema.ts'
 import { cacheTags, uncachedReads, type CachedReads } from './cached-reads.ts'
 

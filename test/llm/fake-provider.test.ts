@@ -1,6 +1,6 @@
 /** The offline fake provider: deterministic words, usage, delays and abort. */
 import { describe, expect, test } from 'bun:test'
-import type { ResolvedConfig } from '../../core/config/define.ts'
+import type { ResolvedConfig } from '../../core/config/resolved.ts'
 import { ScaleError } from '../../core/errors.ts'
 import { createFakeProvider } from '../../core/llm/fake.ts'
 import { createProvider } from '../../core/llm/index.ts'

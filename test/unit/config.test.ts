@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { DEFAULT_TIERS } from '../../core/config/define.ts'
+import { DEFAULT_TIERS } from '../../core/config/resolved.ts'
 import { loadConfig, resolveConfig } from '../../core/config/load.ts'
 import { ScaleError } from '../../core/errors.ts'
 

@@ -1,7 +1,7 @@
 /** ratelimit-redis beyond the conformance suite: the local denial cache, leases, keys and TTLs. */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Redis } from 'ioredis'
-import type { RedisClient } from '../../../core/redis/connect.ts'
+import type { RedisClient } from '../../../core/types.ts'
 import { createRedisRateLimiter } from '../../../plugins/ratelimit-redis/index.ts'
 import { describeWith, redisMissing } from '../../helpers/services.ts'
 import { connectRedis, dropKeys, keysUnder, keysWithoutTtl, uniquePrefix } from '../../redis/redis.ts'
