@@ -152,7 +152,7 @@ export const ConfigSchema = T.Object(
           idleTimeout: T.Optional(duration('how long a silent socket stays open (the server pings before closing)')),
           maxFrameBytes: T.Optional(positiveInt('the largest client frame in bytes (bigger ones close the socket with 1009)')),
           maxBufferedBytes: T.Optional(positiveInt('bytes queued for a slow client before its stream pauses')),
-          slowClientTimeout: T.Optional(duration('how long a stream stays paused for a slow client before the socket is closed with 4008')),
+          slowClientTimeout: T.Optional(duration('how long what is sent to a client may stay unread before the socket is closed with 4008')),
         },
         { additionalProperties: false },
       ),

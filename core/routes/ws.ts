@@ -143,6 +143,9 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }
     drain(ws) {
       conns.get(ws.id)?.sink.drained()
     },
+    pong(ws, data) {
+      conns.get(ws.id)?.sink.ponged(data)
+    },
     close(ws) {
       const c = conns.get(ws.id)
       if (!c) return

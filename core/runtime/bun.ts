@@ -7,7 +7,7 @@ import type { Server, ServerWebSocket } from 'bun'
 import http from 'node:http'
 import { limitBody, undeclaredBody } from './body-limit.ts'
 import type { RuntimeAdapter } from './adapter.ts'
-import { frameText, socketRegistry, type ServerSocket, type SocketRoute } from './socket.ts'
+import { frameText, idleSeconds, socketRegistry, type ServerSocket, type SocketRoute } from './socket.ts'
 
 interface SocketData {
   accepted: unknown
@@ -23,6 +23,7 @@ function wrap(ws: ServerWebSocket<SocketData>): ServerSocket<unknown> {
     send: (d) => ws.send(d),
     close: (code, reason) => ws.close(code, reason),
     getBufferedAmount: () => ws.getBufferedAmount(),
+    ping: (d) => void ws.ping(d),
   }
 }
 
@@ -73,7 +74,7 @@ export const bunRuntime: RuntimeAdapter = {
         },
       }),
       websocket: {
-        idleTimeout: Math.max(8, Math.round((socket?.limits.idleTimeoutMs ?? 60_000) / 1000)),
+        idleTimeout: idleSeconds(socket?.limits),
         maxPayloadLength: socket?.limits.maxFrameBytes ?? 64 * 1024,
         sendPings: true,
         open(ws) {
@@ -87,6 +88,9 @@ export const bunRuntime: RuntimeAdapter = {
         },
         drain(ws) {
           if (ws.data.socket) route?.drain(ws.data.socket)
+        },
+        pong(ws, data) {
+          if (ws.data.socket) route?.pong?.(ws.data.socket, frameText(data))
         },
         close(ws, code, reason) {
           const s = ws.data.socket

@@ -4,7 +4,7 @@
  * sockets are pinged (Deno's `idleTimeout`), and `drain` is raised by watching
  * `bufferedAmount` go down, since Deno has no drain event.
  */
-import { CLOSE_TOO_BIG, frameText, type ServerSocket, type SocketLimits, type SocketRegistry, type SocketRoute } from './socket.ts'
+import { CLOSE_TOO_BIG, frameText, idleSeconds, type ServerSocket, type SocketLimits, type SocketRegistry, type SocketRoute } from './socket.ts'
 
 declare const Deno: {
   upgradeWebSocket(request: Request, opts: { protocol?: string; idleTimeout?: number }): { socket: WebSocket; response: Response }
@@ -33,7 +33,7 @@ export async function serveDenoSocket(
   if (answer instanceof Response) return answer
   const { socket: ws, response } = Deno.upgradeWebSocket(request, {
     protocol: answer.protocol,
-    idleTimeout: Math.max(8, Math.round(limits.idleTimeoutMs / 1000)),
+    idleTimeout: idleSeconds(limits),
   })
   ws.binaryType = 'arraybuffer'
 

@@ -21,6 +21,8 @@ export interface ServerSocket<T = unknown> {
   close(code?: number, reason?: string): void
   /** Bytes sent to this socket and not yet written to the network. */
   getBufferedAmount(): number
+  /** Send a ping with this payload (Bun); the route's `pong` gets it back once the client has read up to it. */
+  ping?(data: string): void
 }
 
 /** Accept the upgrade with this data, and echo this subprotocol (a browser needs one of its own back). */
@@ -40,6 +42,8 @@ export interface SocketRoute<T = unknown> {
   message(socket: ServerSocket<T>, text: string): void | Promise<void>
   /** The socket's queued bytes went down: streams paused for backpressure may go on. */
   drain(socket: ServerSocket<T>): void
+  /** A pong with this payload, in answer to {@link ServerSocket.ping}. */
+  pong?(socket: ServerSocket<T>, data: string): void
   close(socket: ServerSocket<T>, code: number, reason: string): void
 }
 
@@ -49,6 +53,19 @@ export interface SocketLimits {
   idleTimeoutMs: number
   /** Larger frames close the socket with 1009. */
   maxFrameBytes: number
+  /** The route closes clients that leave bytes unread this long (4008): the idle check must not come first. */
+  slowClientTimeoutMs?: number
+}
+
+/**
+ * Seconds of silence before a socket is pinged and then dropped: `idleTimeoutMs`, but at least
+ * 10 s more than `slowClientTimeoutMs`, so that a client that stops reading gets its 4008
+ * (with every whole frame before it) rather than being cut off by the idle check.
+ */
+export function idleSeconds(limits: SocketLimits | undefined): number {
+  const idle = Math.round((limits?.idleTimeoutMs ?? 60_000) / 1000)
+  const slow = limits?.slowClientTimeoutMs === undefined ? 0 : Math.ceil(limits.slowClientTimeoutMs / 1000) + 10
+  return Math.max(8, idle, slow)
 }
 
 /** The sockets one listening server holds, so that a drain can close them all with 1012. */

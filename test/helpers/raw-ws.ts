@@ -1,7 +1,8 @@
 /**
  * A WebSocket client on a raw TCP socket, for tests where the client's reading is the point:
  * it does the upgrade by hand and can stop reading (`pause()`), so the server's send buffer
- * fills as it would behind a slow mobile link. Frames are parsed only when `resume()`d.
+ * fills as it would behind a slow mobile link. Frames are parsed only when `resume()`d, and
+ * pings are answered only then (the server's read receipt).
  */
 import { connect, type Socket } from 'node:net'
 
@@ -76,7 +77,11 @@ export async function rawWebSocket(port: number, path: string) {
           closeCode: payload.length >= 2 ? payload.readUInt16BE(0) : undefined,
           closeReason: payload.subarray(2).toString(),
         })
-      } else frames.push({ opcode, text: opcode === 1 ? payload.toString() : undefined })
+      } else {
+        // As every client must: a ping read is answered with a pong echoing its payload.
+        if (opcode === 9) socket.write(encode(10, Buffer.from(payload)))
+        frames.push({ opcode, text: opcode === 1 ? payload.toString() : undefined })
+      }
     }
   }
 

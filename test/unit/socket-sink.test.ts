@@ -30,6 +30,19 @@ async function* job(n: number, signal: AbortSignal): AsyncGenerator<JobEvent> {
   }
 }
 
+/** A socket that can ping (as Bun's): the test answers the pings or not. */
+function pingingSocket() {
+  const s = fakeSocket()
+  const pings: string[] = []
+  return Object.assign(s, { pings, ping: (data: string) => void pings.push(data) })
+}
+
+/** The close code once the sink closed the socket (or undefined after 2 s), so a late timer is no failure. */
+async function closeOf(s: { closedWith?: number }) {
+  for (let i = 0; i < 200 && s.closedWith === undefined; i++) await Bun.sleep(10)
+  return s.closedWith
+}
+
 describe('socket sink', () => {
   test('a backed-up socket pauses the stream until it drains, then every event arrives in order', async () => {
     const s = fakeSocket()
@@ -93,5 +106,65 @@ describe('socket sink', () => {
     }
     await createSocketSink(fakeSocket(), { maxBufferedBytes: 100, slowClientTimeoutMs: 50 }).pump('k', failing, (e) => errors.push(e))
     expect(errors).toHaveLength(1)
+  })
+
+  test('a client that leaves a few bytes unread (no pong to the ping after them) is closed with 4008 after the timeout', async () => {
+    const s = pingingSocket()
+    const sink = createSocketSink(s, { maxBufferedBytes: 1_000_000, slowClientTimeoutMs: 50 })
+    sink.write({ type: 'pong' })
+    sink.write({ type: 'pong' })
+    expect(s.pings).toHaveLength(1) // one ping out at a time
+    expect(await closeOf(s)).toBe(CLOSE_SLOW_CLIENT)
+  })
+
+  test('a client that answers the pings stays open, however long the stream', async () => {
+    const s = pingingSocket()
+    const sink = createSocketSink(s, { maxBufferedBytes: 1_000_000, slowClientTimeoutMs: 1_000 })
+    for (let i = 0; i < 10; i++) {
+      sink.write({ type: 'pong' })
+      await Bun.sleep(20)
+      // The client reads everything up to the ping and answers it; a stale or foreign pong counts for nothing.
+      sink.ponged('not-ours')
+      sink.ponged(s.pings.at(-1)!)
+    }
+    await Bun.sleep(50)
+    expect(s.closedWith).toBeUndefined()
+    sink.closed()
+  })
+
+  test('writes made while a ping is out are covered by the next ping, sent when its pong arrives', async () => {
+    const s = pingingSocket()
+    const sink = createSocketSink(s, { maxBufferedBytes: 1_000_000, slowClientTimeoutMs: 500 })
+    sink.write({ type: 'pong' })
+    await Bun.sleep(30)
+    sink.write({ type: 'pong' }) // after the first ping: not yet read when its pong comes
+    sink.ponged(s.pings[0]!)
+    expect(s.pings).toHaveLength(2)
+    // The second ping is never answered.
+    expect(await closeOf(s)).toBe(CLOSE_SLOW_CLIENT)
+  })
+
+  test('without pings: bytes queued below maxBufferedBytes with no drain for the timeout close with 4008', async () => {
+    const s = fakeSocket()
+    const sink = createSocketSink(s, { maxBufferedBytes: 1_000_000, slowClientTimeoutMs: 50 })
+    s.buffered = 10
+    sink.write({ type: 'pong' })
+    expect(await closeOf(s)).toBe(CLOSE_SLOW_CLIENT)
+  })
+
+  test('without pings: a queue that keeps draining stays open', async () => {
+    const s = fakeSocket()
+    const sink = createSocketSink(s, { maxBufferedBytes: 1_000_000, slowClientTimeoutMs: 1_000 })
+    s.buffered = 10
+    for (let i = 0; i < 8; i++) {
+      sink.write({ type: 'pong' })
+      await Bun.sleep(20)
+      sink.drained()
+    }
+    s.buffered = 0
+    sink.drained()
+    await Bun.sleep(50)
+    expect(s.closedWith).toBeUndefined()
+    sink.closed()
   })
 })
