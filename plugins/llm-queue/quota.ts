@@ -14,6 +14,8 @@ export interface ResolvedQuota {
   tokensPerMinute: number
   requestsPerDay: number
   minuteMs: number
+  /** Tests only: the clock the windows follow, instead of the Redis server's (which every worker shares). */
+  now?: () => number
 }
 
 /** What a job is expected to use: its reply budget plus about one token per 4 characters of prompt. */
@@ -29,7 +31,7 @@ export function createQuota(redis: RedisClient, key: string, q: ResolvedQuota) {
         redis,
         TAKE,
         [key],
-        [q.requestsPerMinute, q.tokensPerMinute, q.requestsPerDay, reserved, q.minuteMs],
+        [q.requestsPerMinute, q.tokensPerMinute, q.requestsPerDay, reserved, q.minuteMs, ...(q.now ? [q.now()] : [])],
       )
       if (allowed !== 1) return { ok: false, retryAfterMs: Math.max(1, Number(wait)) }
       return {

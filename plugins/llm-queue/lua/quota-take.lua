@@ -10,6 +10,7 @@
   ARGV[3]  requests per day (0 = no limit)
   ARGV[4]  tokens to reserve for this request
   ARGV[5]  length of the minute window, ms (60000 but in tests)
+  ARGV[6]  tests only: the time now, ms (otherwise the server's TIME)
 
   Returns { allowed, retryAfterMs, minuteIndex }:
     allowed       1 (taken) or 0 (nothing taken)
@@ -18,8 +19,11 @@
   A request whose reservation alone exceeds the token limit is allowed in an empty window,
   so it is not refused forever.
 ]]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(ARGV[6])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local rpm, tpm, rpd = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local reserve, minute = tonumber(ARGV[4]), tonumber(ARGV[5])
 local day = 86400000

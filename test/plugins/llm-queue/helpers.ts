@@ -8,14 +8,22 @@ import { REDIS_URL } from '../../helpers/services.ts'
 import { connectRedis } from '../../redis/redis.ts'
 
 /** A dispatch as the plugin builds it, on `url` under `keyPrefix`; `stop()` also closes its command connection. */
-export async function makeQueueDispatch(keyPrefix: string, options: LlmQueueOptions, url = REDIS_URL): Promise<QueueDispatch> {
+export async function makeQueueDispatch(
+  keyPrefix: string,
+  options: LlmQueueOptions,
+  url = REDIS_URL,
+  /** Tests only: the clock the quota windows follow (see ResolvedQuota.now). */
+  quotaClock?: () => number,
+): Promise<QueueDispatch> {
   const command = await connectRedis(url, 500)
   const { Redis } = await import('ioredis')
+  const resolved = resolveQueueOptions(options, {
+    llm: { concurrency: 4, maxQueued: 100, eventRetentionMs: 60_000 } as never,
+    redis: { keyPrefix, commandTimeoutMs: 500 },
+  })
+  if (quotaClock && resolved.quota) resolved.quota.now = quotaClock
   const d = createQueueDispatch({
-    options: resolveQueueOptions(options, {
-      llm: { concurrency: 4, maxQueued: 100, eventRetentionMs: 60_000 } as never,
-      redis: { keyPrefix, commandTimeoutMs: 500 },
-    }),
+    options: resolved,
     command,
     open: (_name, overrides: Partial<RedisOptions>) => {
       const c = new Redis(url, {

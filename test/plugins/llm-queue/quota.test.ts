@@ -36,23 +36,26 @@ describeWith('llm-queue quotas and tiers [redis]', await redisMissing(), () => {
   test('5 requests per window: the 6th waits and is told its position; a paid job that comes later goes first', async () => {
     const prefix = uniquePrefix('llmq-quota')
     prefixes.push(prefix)
-    // Long enough that five quick jobs and the checks fit in one window on a loaded machine.
-    const WINDOW = 10_000
+    // The quota's windows follow a clock the test turns (not the Redis server's), so no window
+    // can turn while the first six are checked, however slow the machine. The window is short
+    // so that a worker told to wait for the next one comes back soon (it then finds the clock
+    // turned, or waits once more).
+    const WINDOW = 1_000
+    let now = 1_000 * WINDOW
     const started: string[] = []
     const runner: JobRunner = async function* (job) {
       started.push(job.id)
       yield { type: 'delta', text: 'hi' }
       yield { type: 'done', messageId: `m-${job.id}`, usage: { inputTokens: 1, outputTokens: 1 } }
     }
-    const d = await makeQueueDispatch(prefix, { worker: 'inline', concurrency: 4, quota: { requestsPerMinute: 5, minute: WINDOW } })
+    const d = await makeQueueDispatch(
+      prefix,
+      { worker: 'inline', concurrency: 4, quota: { requestsPerMinute: 5, minute: WINDOW } },
+      undefined,
+      () => now,
+    )
     dispatches.push(d)
     await d.start(runner)
-    // Start right after a window turns (on the Redis server's clock), so all six meet one window.
-    const redis = await connectRedis()
-    const [s, us] = await redis.time()
-    redis.disconnect()
-    const into = (Number(s) * 1000 + Math.floor(Number(us) / 1000)) % WINDOW
-    await Bun.sleep(WINDOW - into + 50)
 
     const six: string[] = []
     for (let i = 0; i < 6; i++) six.push((await d.submit(withTier('free'))).id)
@@ -69,6 +72,13 @@ describeWith('llm-queue quotas and tiers [redis]', await redisMissing(), () => {
     expect((await d.get(paid.id))?.position).toBe(1)
     expect((await d.get(six[5]!))?.position).toBe(2)
     expect((await d.get(free.id))?.position).toBe(3)
+    // The quota's counters hold the five of this window.
+    const redis = await connectRedis()
+    const [key] = await redis.keys(`${prefix}llmq:quota:*`)
+    const counters = await redis.hgetall(key!)
+    redis.disconnect()
+    expect(counters).toMatchObject({ mi: String(now / WINDOW), mr: '5' })
+    now += WINDOW
     await until(
       async () => (await Promise.all([six[5]!, free.id, paid.id].map((id) => d.get(id)))).every((j) => j?.status === 'done'),
       'the waiting jobs done',
