@@ -18,6 +18,7 @@ import type { AppDeps, HealthReport } from './http/deps.ts'
 import { documentJsonBodies, jsonBodies } from './http/body.ts'
 import { createDrain } from './http/drain.ts'
 import { errorHandler } from './http/errors.ts'
+import { createAccess } from './http/access.ts'
 import { createGuard } from './http/guard.ts'
 import { observe } from './http/observe.ts'
 import { boundValidationErrors } from './http/validation.ts'
@@ -156,14 +157,15 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
   const users = createUserService(slots.dbRouter, runtime, reads)
   const tokens = createTokenService(config.auth, secret, { isActive: (id) => users.isActive(id) })
   let listening: Listening | undefined
-  const guard = createGuard({
+  const access = createAccess({
     config,
     tokens,
     limiter: slots.rateLimit,
-    onLimited: (group) => metrics.rateLimited.inc({ group }),
+    refused: metrics.rateLimited,
     // The socket peer is a runtime fact: the adapter that received the request knows it.
     clientAddress: (request) => listening?.clientAddress(request),
   })
+  const guard = createGuard(access)
   const drain = createDrain()
 
   async function health(): Promise<HealthReport> {
@@ -217,6 +219,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     conversations,
     sync: createSyncService(slots.dbRouter),
     chat,
+    access,
     guard,
     provider,
     health,

@@ -46,18 +46,18 @@ export function rateLimiterSuite(name: string, make: () => Promise<RateLimiter> 
     test('a denied call takes nothing', async () => {
       const key = uniqueKey('denied-free')
       const rule = { limit: 5, windowMs: 60_000 }
-      expect(await limiter.consume(key, rule, 3)).toMatchObject({ allowed: true, remaining: 2 })
+      expect(await limiter.consume(key, rule, { cost: 3 })).toMatchObject({ allowed: true, remaining: 2 })
       for (let i = 0; i < 10; i++) {
-        expect(await limiter.consume(key, rule, 3)).toMatchObject({ allowed: false, remaining: 0 })
+        expect(await limiter.consume(key, rule, { cost: 3 })).toMatchObject({ allowed: false, remaining: 0 })
       }
-      expect(await limiter.consume(key, rule, 2)).toMatchObject({ allowed: true, remaining: 0 })
+      expect(await limiter.consume(key, rule, { cost: 2 })).toMatchObject({ allowed: true, remaining: 0 })
       expect((await limiter.consume(key, rule)).allowed).toBe(false)
     })
 
     test('a cost above the limit is denied with a retry time and takes nothing', async () => {
       const key = uniqueKey('too-big')
       const rule = { limit: 3, windowMs: 60_000 }
-      const d = await limiter.consume(key, rule, 4)
+      const d = await limiter.consume(key, rule, { cost: 4 })
       expect(d.allowed).toBe(false)
       expect(d.retryAfterMs).toBeGreaterThan(0)
       expect((await drain(key, rule, 3)).every((x) => x.allowed)).toBe(true)
@@ -134,6 +134,15 @@ export function rateLimiterSuite(name: string, make: () => Promise<RateLimiter> 
       // window filled; with timers on time that is 1 + 20 * 0.2 = 5, far below 20.
       expect(allowed).toBeLessThanOrEqual(1 + Math.floor((rule.limit * elapsed) / rule.windowMs) + 1)
       expect(allowed).toBeLessThan(rule.limit)
+    })
+
+    test('the group and cost come as options; the group never changes the count of a key', async () => {
+      const key = uniqueKey('options')
+      const rule = { limit: 4, windowMs: 60_000 }
+      expect(await limiter.consume(key, rule, { group: 'api', cost: 2 })).toMatchObject({ allowed: true, remaining: 2 })
+      expect(await limiter.consume(key, rule, { group: 'chat' })).toMatchObject({ allowed: true, remaining: 1 })
+      expect(await limiter.consume(key, rule, {})).toMatchObject({ allowed: true, remaining: 0 })
+      expect((await limiter.consume(key, rule, { group: 'anonymous' })).allowed).toBe(false)
     })
 
     test('keys are independent', async () => {

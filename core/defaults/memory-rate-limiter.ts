@@ -1,5 +1,5 @@
 /** In-memory rate limiter: a sliding window counter per key, for one process. */
-import type { RateLimitDecision, RateLimiter, RateLimitRule } from '../ports/rate-limiter.ts'
+import type { ConsumeOptions, RateLimitDecision, RateLimiter, RateLimitRule } from '../ports/rate-limiter.ts'
 
 export interface MemoryRateLimiterOptions {
   /** Clock in epoch milliseconds (fractions are floored); tests inject a fake one. @default Date.now */
@@ -36,7 +36,7 @@ interface Counter {
  *
  * @example
  * const limiter = createMemoryRateLimiter()
- * const d = await limiter.consume(`ip:${ip}`, { limit: 60, windowMs: 60_000 })
+ * const d = await limiter.consume(`ip:${ip}`, { limit: 60, windowMs: 60_000 }, { group: 'anonymous' })
  * if (!d.allowed) {
  *   const retryAfter = String(Math.ceil(d.retryAfterMs / 1000))
  *   throw new ScaleError('RATE_LIMITED', 'too many requests', { headers: { 'retry-after': retryAfter } })
@@ -62,8 +62,9 @@ export function createMemoryRateLimiter(opts: MemoryRateLimiterOptions = {}): Ra
   }
 
   return {
-    async consume(key: string, rule: RateLimitRule, cost = 1): Promise<RateLimitDecision> {
+    async consume(key: string, rule: RateLimitRule, options?: ConsumeOptions): Promise<RateLimitDecision> {
       const { limit, windowMs: w } = rule
+      const cost = options?.cost ?? 1
       if (!(w > 0) || !(limit >= 0) || !(cost >= 0)) {
         throw new RangeError(
           'rate limit needs windowMs > 0, limit >= 0 and cost >= 0, ' +

@@ -10,6 +10,7 @@ import type { UserService } from '../services/users.ts'
 import type { Logger } from 'pino'
 import type { LlmProvider } from '../llm/provider.ts'
 import type { Drain } from './drain.ts'
+import type { Access } from './access.ts'
 import type { Guard } from './guard.ts'
 
 export interface HealthReport {
@@ -27,6 +28,8 @@ export interface AppDeps {
   conversations: ConversationService
   sync: SyncService
   chat: ChatService
+  /** Authentication and limits for every channel (access.ts). */
+  access: Access
   guard: Guard
   /** The configured LLM provider (replies run through `slots.llmDispatch`; the gateway calls it directly). */
   provider: LlmProvider

@@ -5,7 +5,9 @@
  * unit); a denied call takes nothing; windows must slide (a request leaves the window exactly
  * `windowMs` after it was counted, approximated by weighting the previous fixed window).
  * Left out on purpose: where keys come from (client IP, user, route group are the
- * caller's business) and how a backend stores counters.
+ * caller's business) and how a backend stores counters. The route group comes as data
+ * (`options.group`), so a backend that treats groups differently (a failure policy, leases)
+ * never parses it out of the key.
  */
 
 export interface RateLimitRule {
@@ -26,9 +28,16 @@ export interface RateLimitDecision {
   retryAfterMs: number
 }
 
+export interface ConsumeOptions {
+  /** The route group the key belongs to (`api`, `sync`, `chat`, `anonymous`, ...). @default 'default' */
+  group?: string
+  /** Units to take. @default 1 */
+  cost?: number
+}
+
 export interface RateLimiter {
-  /** Take `cost` units (default 1) from `key` under `rule`. */
-  consume(key: string, rule: RateLimitRule, cost?: number): Promise<RateLimitDecision>
+  /** Take `options.cost` units (default 1) from `key` under `rule`. */
+  consume(key: string, rule: RateLimitRule, options?: ConsumeOptions): Promise<RateLimitDecision>
   /** Forget a key (tests, operator resets). */
   reset(key: string): Promise<void>
   stop?(): Promise<void>

@@ -11,7 +11,7 @@ import { type ClientFrame, type ProtocolError, parseFrame } from '../chat/frames
 import { createSocketSink, type SocketSink } from '../chat/socket-sink.ts'
 import { databaseUnavailable } from '../db/errors.ts'
 import { ScaleError, isScaleError } from '../errors.ts'
-import { bearer, tierRules } from '../http/guard.ts'
+import { socketProtocol } from '../http/access.ts'
 import { CLOSE_REVOKED, CLOSE_TOO_MANY_SOCKETS, createUserSockets, REVOKED_REASON } from './ws-users.ts'
 import type { AppDeps } from '../http/deps.ts'
 import { scaleErrorResponse } from '../http/errors.ts'
@@ -25,19 +25,7 @@ interface Conn {
   close(code: number, reason: string): void
 }
 
-/** The token from `?token=`, `Authorization: Bearer`, or a subprotocol that looks like a JWT. */
-function tokenOf(query: string | undefined, headers: Record<string, string | undefined>) {
-  if (query) return { token: query }
-  const fromHeader = bearer(headers.authorization)
-  if (fromHeader) return { token: fromHeader }
-  const protocols = (headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim())
-  const token = protocols.find((p) => p.split('.').length === 3)
-  // A browser only completes the handshake if the server echoes one of its protocols.
-  return { token, protocol: token ? (protocols.includes('bearer') ? 'bearer' : token) : undefined }
-}
-
-export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }: AppDeps) {
-  const chatRule = tierRules(config)
+export function wsRoutes({ config, tokens, access, chat, metrics, logger, drain }: AppDeps) {
   const allowed = config.server.allowedOrigins
   const conns = new Map<string, Conn>()
   const sockets = new Map<string, { close(code: number, reason: string): void }>()
@@ -60,9 +48,8 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }
         c.sink.write({ type: 'pong' })
         return
       case 'send': {
-        const d = await slots.rateLimit.consume(`u:${c.user.userId}:chat`, chatRule[c.user.tier].chat)
+        const d = await access.charge(c.user, 'chat')
         if (!d.allowed) {
-          metrics.rateLimited.inc({ group: 'chat' })
           c.sink.write({ type: 'rate_limited', retryAfterMs: d.retryAfterMs, clientId: frame.clientId })
           return
         }
@@ -92,17 +79,10 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }
         if (origin && !allowed.includes('*') && !allowed.includes(origin)) {
           throw new ScaleError('FORBIDDEN', `origin ${JSON.stringify(origin)} is not allowed; add it to server.allowedOrigins`)
         }
-        const query = new URL(request.url).searchParams.get('token') ?? undefined
-        if (query && query.length > 4096) throw new ScaleError('VALIDATION_FAILED', 'query.token: longer than 4096 characters')
-        const { token, protocol } = tokenOf(query, {
-          authorization: request.headers.get('authorization') ?? undefined,
-          'sec-websocket-protocol': request.headers.get('sec-websocket-protocol') ?? undefined,
-        })
-        if (!token) throw new ScaleError('UNAUTHORIZED', 'a token is required: ?token=<token> or the Sec-WebSocket-Protocol header')
-        const user = await tokens.verify(token)
+        const user = await access.authenticate(request, 'socket')
         if (!wantsUpgrade(request))
           throw new ScaleError('VALIDATION_FAILED', '/v1/ws speaks WebSocket: send Upgrade: websocket', { status: 426 })
-        return { data: user, protocol }
+        return { data: user, protocol: socketProtocol(request) }
       } catch (e) {
         if (isScaleError(e)) return scaleErrorResponse(e)
         throw e
@@ -113,7 +93,7 @@ export function wsRoutes({ config, tokens, chat, slots, metrics, logger, drain }
       if (drain.draining) return ws.close(CLOSE_SERVICE_RESTART, 'server restarting: reconnect and resume')
       const max = config.tiers[user.tier].maxSockets
       if (userSockets.count(user.userId) >= max) {
-        metrics.rateLimited.inc({ group: 'sockets' })
+        access.refuse('sockets')
         return ws.close(CLOSE_TOO_MANY_SOCKETS, `too many sockets: at most ${max} open at once for this user`)
       }
       const close = (code: number, reason: string) => ws.close(code, reason)

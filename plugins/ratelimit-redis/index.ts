@@ -5,7 +5,7 @@
 import type { ScalePlugin } from 'scale-runtime/plugin'
 import { createRedisRateLimiter, type RateLimitRedisOptions } from './limiter.ts'
 
-export { createRedisRateLimiter, defaultGroupOf, type FailurePolicy, type RateLimitRedisOptions } from './limiter.ts'
+export { createRedisRateLimiter, type FailurePolicy, type RateLimitRedisOptions } from './limiter.ts'
 
 /**
  * The plugin for `config/scale.ts`. Uses the core's Redis connection (`REDIS_URL`), its key

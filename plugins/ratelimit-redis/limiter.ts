@@ -45,8 +45,6 @@ export interface RateLimitRedisOptions {
   fallback?: FailurePolicy
   /** Per route group, overriding `fallback`. @example { chat: 'closed', anonymous: 'local' } */
   fallbackByGroup?: Record<string, FailurePolicy>
-  /** The route group of a key. @default `u:<id>:<group>` → group, `ip:<addr>` → 'anonymous', else 'default' */
-  groupOf?: (key: string) => string
   breaker?: {
     /** Failed or timed-out checks in a row that stop calls to Redis. @default 3 */
     failures?: number
@@ -70,22 +68,14 @@ export interface RedisRateLimiterOptions extends RateLimitRedisOptions {
 
 const script = loadScript(new URL('./lua/sliding-window.lua', import.meta.url))
 
-/** The guard's keys: `u:<userId>:<group>` for users, `ip:<addr>` for anonymous routes. */
-export function defaultGroupOf(key: string): string {
-  if (key.startsWith('ip:')) return 'anonymous'
-  if (key.startsWith('u:')) return key.slice(key.lastIndexOf(':') + 1)
-  return 'default'
-}
-
 /**
  * @example
  * const limiter = createRedisRateLimiter({ redis, keyPrefix: 'app:', fallback: 'local', fallbackByGroup: { chat: 'closed' } })
- * const d = await limiter.consume(`u:${userId}:api`, { limit: 600, windowMs: 60_000 })
+ * const d = await limiter.consume(`u:${userId}:api`, { limit: 600, windowMs: 60_000 }, { group: 'api' })
  */
 export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimiter & { health(): HealthResult } {
   const { redis, logger } = opts
   const prefix = opts.keyPrefix ?? 'scale:'
-  const groupOf = opts.groupOf ?? defaultGroupOf
   const fallbackDefault = opts.fallback ?? 'local'
   const byGroup = opts.fallbackByGroup ?? {}
   for (const p of [fallbackDefault, ...Object.values(byGroup)]) {
@@ -149,10 +139,10 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
     ? createLeases({ batch: opts.lease.batch ?? 10, ttlMs: ms(opts.lease.ttl ?? '1 s'), maxKeys: 100_000 }, take)
     : undefined
 
-  function fallback(key: string, rule: RateLimitRule, cost: number): Promise<RateLimitDecision> {
-    const policy = byGroup[groupOf(key)] ?? fallbackDefault
+  function fallback(key: string, rule: RateLimitRule, group: string, cost: number): Promise<RateLimitDecision> {
+    const policy = byGroup[group] ?? fallbackDefault
     m.fallbacks.inc({ policy })
-    if (policy === 'local') return local.consume(key, rule, cost)
+    if (policy === 'local') return local.consume(key, rule, { group, cost })
     if (policy === 'open') {
       return Promise.resolve({
         allowed: true,
@@ -172,8 +162,10 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
 
   let stopped = false
   return {
-    async consume(key, rule, cost = 1) {
+    async consume(key, rule, options) {
       const { limit, windowMs } = rule
+      const cost = options?.cost ?? 1
+      const group = options?.group ?? 'default'
       if (
         !(Number.isInteger(windowMs) && windowMs > 0) ||
         !(Number.isInteger(limit) && limit >= 0) ||
@@ -188,14 +180,14 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
         m.cached.inc()
         return cached
       }
-      if (!breaker.allows()) return fallback(key, rule, cost)
+      if (!breaker.allows()) return fallback(key, rule, group, cost)
       let d: RateLimitDecision
       try {
-        d = leases && cost === 1 && leaseGroups.has(groupOf(key)) ? await leases.consume(key, rule) : await take(key, rule, cost, cost)
+        d = leases && cost === 1 && leaseGroups.has(group) ? await leases.consume(key, rule) : await take(key, rule, cost, cost)
       } catch (e) {
         m.errors.inc()
         breaker.failure(e)
-        return fallback(key, rule, cost)
+        return fallback(key, rule, group, cost)
       }
       breaker.success()
       if (!d.allowed) denials.remember(key, rule, cost, d, Date.now())

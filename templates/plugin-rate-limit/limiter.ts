@@ -5,7 +5,7 @@
  * which makes `consume` atomic here; a shared backend needs the same in one script or
  * transaction.
  */
-import type { RateLimitDecision, RateLimiter, RateLimitRule } from 'scale-runtime/plugin'
+import type { ConsumeOptions, RateLimitDecision, RateLimiter, RateLimitRule } from 'scale-runtime/plugin'
 
 interface Entry {
   at: number
@@ -23,7 +23,8 @@ export function createSlidingWindowLimiter(opts: { maxKeys: number }): RateLimit
   }
 
   return {
-    async consume(key: string, rule: RateLimitRule, cost = 1): Promise<RateLimitDecision> {
+    async consume(key: string, rule: RateLimitRule, options?: ConsumeOptions): Promise<RateLimitDecision> {
+      const cost = options?.cost ?? 1
       const now = Date.now()
       const log = live(key, rule.windowMs, now)
       const used = log.reduce((n, e) => n + e.cost, 0)

@@ -46,16 +46,16 @@ describe('memory rate limiter, exact numbers', () => {
   test('resetAt is when the whole limit fits again', async () => {
     const clock = fakeClock(0)
     const rl = createMemoryRateLimiter({ now: clock.now })
-    expect((await rl.consume('fresh', rule, 0)).resetAt).toBe(0)
+    expect((await rl.consume('fresh', rule, { cost: 0 })).resetAt).toBe(0)
     clock.t = 1500
-    const d = await rl.consume('k', rule, 3)
+    const d = await rl.consume('k', rule, { cost: 3 })
     expect(d.resetAt).toBe(3000)
     clock.t = 2999
-    expect((await rl.consume('k', rule, 10)).allowed).toBe(false)
+    expect((await rl.consume('k', rule, { cost: 10 })).allowed).toBe(false)
     // Nothing counted in window 2 yet, so only the previous window is left to drain.
-    expect((await rl.consume('k', rule, 0)).resetAt).toBe(3000)
+    expect((await rl.consume('k', rule, { cost: 0 })).resetAt).toBe(3000)
     clock.t = 3000
-    expect(await rl.consume('k', rule, 10)).toMatchObject({ allowed: true, remaining: 0 })
+    expect(await rl.consume('k', rule, { cost: 10 })).toMatchObject({ allowed: true, remaining: 0 })
   })
 
   test('retryAfterMs is the earliest moment the call fits, remaining is exact (random walk)', async () => {
@@ -71,7 +71,7 @@ describe('memory rate limiter, exact numbers', () => {
       for (let step = 0; step < 40; step++) {
         clock.t += random(Math.ceil(r.windowMs / 3) + 1)
         const cost = 1 + random(3)
-        const d = await rl.consume('k', r, cost)
+        const d = await rl.consume('k', r, { cost })
         if (d.allowed) {
           expect(d.remaining).toBeGreaterThanOrEqual(0)
           for (let i = 0; i < d.remaining; i++) expect((await rl.consume('k', r)).allowed).toBe(true)
@@ -80,9 +80,9 @@ describe('memory rate limiter, exact numbers', () => {
           expect(d.retryAfterMs).toBeGreaterThan(0)
           const at = clock.t + d.retryAfterMs
           clock.t = at - 1
-          expect((await rl.consume('k', r, cost)).allowed).toBe(false)
+          expect((await rl.consume('k', r, { cost })).allowed).toBe(false)
           clock.t = at
-          expect((await rl.consume('k', r, cost)).allowed).toBe(true)
+          expect((await rl.consume('k', r, { cost })).allowed).toBe(true)
         }
       }
     }
@@ -91,7 +91,7 @@ describe('memory rate limiter, exact numbers', () => {
   test('a changed window length starts the key afresh', async () => {
     const clock = fakeClock(0)
     const rl = createMemoryRateLimiter({ now: clock.now })
-    await rl.consume('k', { limit: 2, windowMs: 1000 }, 2)
+    await rl.consume('k', { limit: 2, windowMs: 1000 }, { cost: 2 })
     expect((await rl.consume('k', { limit: 2, windowMs: 1000 })).allowed).toBe(false)
     expect((await rl.consume('k', { limit: 2, windowMs: 2000 })).allowed).toBe(true)
   })

@@ -63,11 +63,11 @@ describeWith('ratelimit-redis [redis]', await redisMissing(), () => {
     const { client, counter } = counting(redis)
     const limiter = createRedisRateLimiter({ redis: client, keyPrefix: prefix })
     const key = `u:${crypto.randomUUID()}:api`
-    expect((await limiter.consume(key, { limit: 5, windowMs: 60_000 }, 4)).allowed).toBe(true)
-    expect((await limiter.consume(key, { limit: 5, windowMs: 60_000 }, 3)).allowed).toBe(false)
-    expect((await limiter.consume(key, { limit: 5, windowMs: 60_000 }, 1)).allowed).toBe(true)
+    expect((await limiter.consume(key, { limit: 5, windowMs: 60_000 }, { cost: 4 })).allowed).toBe(true)
+    expect((await limiter.consume(key, { limit: 5, windowMs: 60_000 }, { cost: 3 })).allowed).toBe(false)
+    expect((await limiter.consume(key, { limit: 5, windowMs: 60_000 }, { cost: 1 })).allowed).toBe(true)
     // A paid tier after a new login: the same key, a bigger limit, decided by Redis.
-    expect((await limiter.consume(key, { limit: 50, windowMs: 60_000 }, 3)).allowed).toBe(true)
+    expect((await limiter.consume(key, { limit: 50, windowMs: 60_000 }, { cost: 3 })).allowed).toBe(true)
     expect(counter.scripts).toBe(4)
     await limiter.stop?.()
   })
@@ -80,14 +80,14 @@ describeWith('ratelimit-redis [redis]', await redisMissing(), () => {
     const two = createRedisRateLimiter({ redis: b.client, ...opts })
     const key = `u:${crypto.randomUUID()}:api`
     const rule = { limit: 50, windowMs: 60_000 }
-    const decisions = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? one : two).consume(key, rule)))
+    const decisions = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? one : two).consume(key, rule, { group: 'api' })))
     expect(decisions.filter((d) => d.allowed)).toHaveLength(50)
     // 50 units in batches of 10, plus a denied call or two per instance.
     expect(a.counter.scripts + b.counter.scripts).toBeLessThanOrEqual(10)
     // Groups outside `lease.groups` stay exact: one script per call.
     const chat = `u:${crypto.randomUUID()}:chat`
     const before = a.counter.scripts
-    for (let i = 0; i < 5; i++) await one.consume(chat, rule)
+    for (let i = 0; i < 5; i++) await one.consume(chat, rule, { group: 'chat' })
     expect(a.counter.scripts - before).toBe(5)
     await one.stop?.()
     await two.stop?.()
@@ -97,11 +97,12 @@ describeWith('ratelimit-redis [redis]', await redisMissing(), () => {
     const limiter = createRedisRateLimiter({ redis, keyPrefix: prefix, lease: { groups: ['api'], batch: 5, ttl: 100 } })
     const key = `u:${crypto.randomUUID()}:api`
     const rule = { limit: 6, windowMs: 60_000 }
-    expect((await limiter.consume(key, rule)).allowed).toBe(true) // leases 5, spends 1
+    const api = { group: 'api' }
+    expect((await limiter.consume(key, rule, api)).allowed).toBe(true) // leases 5, spends 1
     await sleep(150)
     // The 4 unspent units are gone; Redis has 1 left, which the next lease takes.
-    expect((await limiter.consume(key, rule)).allowed).toBe(true)
-    expect((await limiter.consume(key, rule)).allowed).toBe(false)
+    expect((await limiter.consume(key, rule, api)).allowed).toBe(true)
+    expect((await limiter.consume(key, rule, api)).allowed).toBe(false)
     await limiter.stop?.()
   })
 
@@ -109,7 +110,7 @@ describeWith('ratelimit-redis [redis]', await redisMissing(), () => {
     const limiter = createRedisRateLimiter({ redis, keyPrefix: prefix })
     const id = crypto.randomUUID()
     await limiter.consume(`u:${id}:api`, { limit: 5, windowMs: 60_000 })
-    await limiter.consume(`ip:192.0.2.1`, { limit: 5, windowMs: 60_000 }, 9) // denied: writes nothing
+    await limiter.consume(`ip:192.0.2.1`, { limit: 5, windowMs: 60_000 }, { cost: 9 }) // denied: writes nothing
     expect(await keysUnder(redis, `${prefix}rl:{u:${id}:api}`)).toEqual([`${prefix}rl:{u:${id}:api}`])
     const ttl = await redis.pttl(`${prefix}rl:{u:${id}:api}`)
     expect(ttl).toBeGreaterThan(60_000)

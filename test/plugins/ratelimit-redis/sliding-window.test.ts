@@ -65,7 +65,7 @@ describeWith('sliding-window.lua matches the memory limiter [redis]', await redi
           continue
         }
         const cost = random() < 0.8 ? 1 : Math.floor(random() * 12)
-        const expected = await memory.consume(key, rule, cost)
+        const expected = await memory.consume(key, rule, { cost })
         const [allowed, taken, remaining, resetIn, retryAfter] = (await redis.eval(
           withClock,
           1,
