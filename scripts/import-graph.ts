@@ -16,12 +16,13 @@ export const CHECKED_DIRS = ['core', 'plugins', 'bench', 'deploy', 'testing', 'c
 /** Each file (relative to the root) and the project files it imports. */
 export type ImportGraph = Map<string, Set<string>>
 
-function compilerOptions(): ts.CompilerOptions {
-  const file = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile)
-  return ts.parseJsonConfigFileContent(file.config, ts.sys, ROOT).options
+function compilerOptions(root: string): ts.CompilerOptions {
+  const file = ts.readConfigFile(join(root, 'tsconfig.json'), ts.sys.readFile)
+  return ts.parseJsonConfigFileContent(file.config, ts.sys, root).options
 }
 
-function sourceFiles(dir: string): string[] {
+/** The TypeScript files under a folder (none when it does not exist). */
+export function sourceFiles(dir: string): string[] {
   const out: string[] = []
   const walk = (d: string) => {
     for (const entry of readdirSync(d, { withFileTypes: true })) {
@@ -44,20 +45,20 @@ export function specifiers(path: string, text = readFileSync(path, 'utf8')): str
   return ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName)
 }
 
-/** The import graph of the files under `dirs` (relative to the root); edges leave `dirs` only to project files. */
-export function importGraph(dirs: string[] = CHECKED_DIRS): ImportGraph {
-  const options = compilerOptions()
+/** The import graph of the files under `dirs` (relative to `root`); edges leave `dirs` only to project files. */
+export function importGraph(dirs: string[] = CHECKED_DIRS, root = ROOT): ImportGraph {
+  const options = compilerOptions(root)
   const graph: ImportGraph = new Map()
   for (const dir of dirs) {
-    for (const path of sourceFiles(join(ROOT, dir))) {
+    for (const path of sourceFiles(join(root, dir))) {
       const edges = new Set<string>()
       for (const spec of specifiers(path)) {
         const resolved = ts.resolveModuleName(spec, path, options, ts.sys).resolvedModule
         if (!resolved || resolved.isExternalLibraryImport) continue
-        const target = relative(ROOT, resolved.resolvedFileName)
+        const target = relative(root, resolved.resolvedFileName)
         if (!target.startsWith('..') && !target.includes('node_modules')) edges.add(target)
       }
-      graph.set(relative(ROOT, path), edges)
+      graph.set(relative(root, path), edges)
     }
   }
   return graph
