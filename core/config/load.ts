@@ -3,12 +3,13 @@
  * overlay, validation, defaults. A wrong value stops start-up with `CONFIG_INVALID`.
  */
 import { isAbsolute, resolve } from 'node:path'
+import { TypeGuard, type TObject } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { parseDuration } from '../duration.ts'
 import { ScaleError, isScaleError, quote } from '../errors.ts'
-import { CACHE_KINDS, DEFAULT_CACHE_TTL_MS, DEFAULT_TIERS, type CacheKind, type ResolvedConfig } from './resolved.ts'
 import type { ScaleConfig } from './define.ts'
-import { ConfigSchema } from './schema.ts'
+import { DEFAULT_TIERS, type ResolvedConfig, type SchemaResolved } from './resolved.ts'
+import { CACHE_KINDS, ConfigSchema, DURATION, type CacheKind } from './schema.ts'
 
 type Env = Record<string, string | undefined>
 
@@ -81,85 +82,55 @@ export function resolveConfig(input: ScaleConfig, env: Env = {}): ResolvedConfig
   if (c.plugins !== undefined && !Array.isArray(c.plugins)) {
     throw new ScaleError('CONFIG_INVALID', `config plugins is ${quote(c.plugins)}; expected a list`)
   }
-  const d = (v: unknown, dflt: number) => (v === undefined ? dflt : (parseDuration(v) as number))
-  const llm = c.llm ?? {}
+  const resolved = withDefaults(ConfigSchema, c) as SchemaResolved
+  const { slowQueryMs, pool, ...database } = resolved.database
+  return {
+    ...resolved,
+    // The older spelling database.pool.slowQuery counts when database.slowQuery is not set.
+    database: {
+      ...database,
+      pool: { ...pool, slowQueryMs: c.database?.slowQuery === undefined ? (pool.slowQueryMs ?? slowQueryMs) : slowQueryMs },
+    },
+    cache: {
+      ttlMs: perKind((k) => resolved.cache.ttl[`${k}Ms`]),
+      staleMs: perKind((k) => resolved.cache.staleFor[`${k}Ms`]),
+    },
+    llm: withProvider(resolved.llm),
+    tiers: {
+      free: { ...DEFAULT_TIERS.free, ...c.tiers?.free },
+      paid: { ...DEFAULT_TIERS.paid, ...c.tiers?.paid },
+    },
+    console: { enabled: c.console?.enabled ?? resolved.instances <= 1 },
+    plugins: c.plugins ?? [],
+  }
+}
+
+/**
+ * Every key of an object schema: the input's value or the key's default (a copy), each
+ * section even when left out, a duration in ms under `<key>Ms`.
+ */
+function withDefaults(schema: TObject, input: Record<string, unknown> = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [name, key] of Object.entries(schema.properties)) {
+    const value = input[name] ?? structuredClone(key.default)
+    if (TypeGuard.IsObject(key)) out[name] = withDefaults(key, value as Record<string, unknown> | undefined)
+    else if (!(DURATION in key)) out[name] = value
+    else if (value !== undefined) out[`${name}Ms`] = parseDuration(value)
+  }
+  return out
+}
+
+/** The API-key rule, in one place: the provider is `anthropic` when asked for or when a key is set, and then needs the key. */
+function withProvider(llm: SchemaResolved['llm']): ResolvedConfig['llm'] {
   const provider = llm.provider ?? (llm.apiKey ? 'anthropic' : 'fake')
-  if (provider === 'anthropic' && !llm.apiKey) {
+  if (provider === 'fake') return { ...llm, provider }
+  if (!llm.apiKey) {
     throw new ScaleError(
       'CONFIG_INVALID',
       'config llm.provider is "anthropic" but no API key is set; set ANTHROPIC_API_KEY or llm.apiKey, or use provider \'fake\'',
     )
   }
-  return {
-    instances: c.instances ?? 1,
-    allowInMemory: c.allowInMemory ?? [],
-    server: {
-      port: c.server?.port ?? 3000,
-      hostname: c.server?.hostname ?? '0.0.0.0',
-      bodyLimit: c.server?.bodyLimit ?? 1024 * 1024,
-      trustedProxyHops: c.server?.trustedProxyHops ?? 0,
-      shutdownTimeoutMs: d(c.server?.shutdownTimeout, 10_000),
-      drainDelayMs: d(c.server?.drainDelay, 0),
-      allowedOrigins: c.server?.allowedOrigins ?? ['*'],
-    },
-    database: {
-      url: c.database?.url,
-      dataDir: c.database?.dataDir ?? './data',
-      migrate: c.database?.migrate ?? true,
-      statementTimeoutMs: d(c.database?.statementTimeout, 30_000),
-      pooler: c.database?.pooler ?? 'none',
-      pool: {
-        max: c.database?.pool?.max ?? 10,
-        pipeline: c.database?.pool?.pipeline ?? 4,
-        acquireTimeoutMs: d(c.database?.pool?.acquireTimeout, 5_000),
-        slowQueryMs: d(c.database?.slowQuery ?? c.database?.pool?.slowQuery, 100),
-        idleTimeoutMs: d(c.database?.pool?.idleTimeout, 60_000),
-        maxLifetimeMs: d(c.database?.pool?.maxLifetime, 3_600_000),
-      },
-    },
-    redis: { url: c.redis?.url, keyPrefix: c.redis?.keyPrefix ?? 'scale:', commandTimeoutMs: d(c.redis?.commandTimeout, 500) },
-    cache: {
-      ttlMs: perKind((k) => d(c.cache?.ttl?.[k], DEFAULT_CACHE_TTL_MS[k])),
-      staleMs: perKind((k) => d(c.cache?.staleFor?.[k], 0)),
-    },
-    auth: {
-      jwtSecret: c.auth?.jwtSecret,
-      issuer: c.auth?.issuer ?? 'scale-runtime',
-      audience: c.auth?.audience ?? 'scale-runtime-api',
-      tokenTtlMs: d(c.auth?.tokenTtl, 3_600_000),
-      tokenCacheSize: c.auth?.tokenCacheSize ?? 10_000,
-      revocationCheckMs: d(c.auth?.revocationCheck, 5_000),
-    },
-    llm: {
-      provider,
-      apiKey: llm.apiKey,
-      baseURL: llm.baseURL,
-      model: llm.model ?? 'claude-sonnet-4-6',
-      timeoutMs: d(llm.timeout, 60_000),
-      maxRetries: llm.maxRetries ?? 2,
-      fakeTokenDelayMs: d(llm.fakeTokenDelay, 20),
-      concurrency: llm.concurrency ?? 32,
-      maxQueued: llm.maxQueued ?? 1000,
-      eventRetentionMs: d(llm.eventRetention, 600_000),
-      system: llm.system,
-      bufferTurns: llm.bufferTurns ?? 20,
-    },
-    websocket: {
-      idleTimeoutMs: d(c.websocket?.idleTimeout, 60_000),
-      maxFrameBytes: c.websocket?.maxFrameBytes ?? 64 * 1024,
-      maxBufferedBytes: c.websocket?.maxBufferedBytes ?? 1024 * 1024,
-      slowClientTimeoutMs: d(c.websocket?.slowClientTimeout, 30_000),
-    },
-    tiers: {
-      free: { ...DEFAULT_TIERS.free, ...c.tiers?.free },
-      paid: { ...DEFAULT_TIERS.paid, ...c.tiers?.paid },
-    },
-    anonymous: { requestsPerMinute: c.anonymous?.requestsPerMinute ?? 60 },
-    logging: { level: c.logging?.level ?? 'info', requests: c.logging?.requests ?? true },
-    metrics: { enabled: c.metrics?.enabled ?? true },
-    console: { enabled: c.console?.enabled ?? (c.instances ?? 1) <= 1 },
-    plugins: c.plugins ?? [],
-  }
+  return { ...llm, provider, apiKey: llm.apiKey }
 }
 
 /** A record with one value per cached-read kind. */

@@ -10,7 +10,8 @@ export { createFakeProvider, fakeReplyWords, type FakeProviderOptions } from './
 export * from './provider.ts'
 
 /**
- * The provider `config.llm` asks for: `'anthropic'` (needs `apiKey`) or the offline `'fake'`.
+ * The provider `config.llm` asks for: `'anthropic'` (with its `apiKey`; `resolveConfig` refuses
+ * one without) or the offline `'fake'`.
  *
  * @example
  * const provider = createProvider(config.llm)
@@ -18,9 +19,6 @@ export * from './provider.ts'
 export function createProvider(llm: ResolvedConfig['llm']): LlmProvider {
   if (llm.provider === 'fake') return createFakeProvider({ tokenDelayMs: llm.fakeTokenDelayMs })
   if (llm.provider === 'anthropic') {
-    if (!llm.apiKey) {
-      throw new ScaleError('CONFIG_INVALID', 'config llm.provider is "anthropic" but no API key is set; set ANTHROPIC_API_KEY or llm.apiKey')
-    }
     return createAnthropicProvider({
       apiKey: llm.apiKey,
       baseURL: llm.baseURL,
@@ -29,5 +27,8 @@ export function createProvider(llm: ResolvedConfig['llm']): LlmProvider {
       maxRetries: llm.maxRetries,
     })
   }
-  throw new ScaleError('CONFIG_INVALID', `config llm.provider is ${quote(llm.provider)}; expected 'anthropic' or 'fake'`)
+  throw new ScaleError(
+    'CONFIG_INVALID',
+    `config llm.provider is ${quote((llm as { provider: unknown }).provider)}; expected 'anthropic' or 'fake'`,
+  )
 }

@@ -3,7 +3,8 @@
  * and invalidation after a write commits. Keys and tags always carry the user id, so an
  * entry can only ever be read back by the user it was loaded for.
  */
-import type { CacheKind, ResolvedConfig } from '../config/resolved.ts'
+import type { ResolvedConfig } from '../config/resolved.ts'
+import type { CacheKind } from '../config/schema.ts'
 import type { Cache } from '../ports/cache.ts'
 
 /** Tags of the core's entries; a write invalidates the tags of what it changed. */
