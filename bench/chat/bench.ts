@@ -431,13 +431,19 @@ async function start(name: string, o: ChatOptions, dir: string, cpu: number | un
   if (o.database === 'postgres') started.db = await createBenchDatabase()
   started.run = await startServer({
     label: `runtime (${name})`,
-    argv: [bun, MAIN],
+    argv: [bun, ...profileFlags(name), MAIN],
     env: { SCALE_CONFIG: CHAT_CONFIG, ...(started.db && { DATABASE_URL: started.db.url }) },
     readyPath: '/health/live',
     cpu,
     stdoutFile: logFile,
   })
   return started
+}
+
+/** With BENCH_CHAT_PROFILE=<dir>, the server runs under Bun's CPU profiler and writes `<dir>/<scenario>.cpuprofile` (and a `.md` summary) when it stops. */
+function profileFlags(name: string): string[] {
+  const dir = process.env.BENCH_CHAT_PROFILE
+  return dir ? ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}`] : []
 }
 
 async function stop(s: Started) {

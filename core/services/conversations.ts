@@ -9,6 +9,7 @@ import type { DbRouter } from '../ports/db-router.ts'
 import { changes, conversations, messages } from '../db/schema.ts'
 import { cacheTags, uncachedReads, type CachedReads } from './cached-reads.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
+import { rowsOf } from '../db/budget.ts'
 
 export interface ConversationView {
   id: string
@@ -42,6 +43,41 @@ export const messageView = (m: MessageRow): MessageView => ({
   content: m.content,
   createdAt: m.createdAt.toISOString(),
 })
+
+/** What the add-message statement returns (timestamps as the driver reads them: Date or string). */
+type AddedRow = Omit<MessageView, 'createdAt'> & { createdAt: Date | string }
+
+/**
+ * Touch the live conversation, insert the message (at most one per `jobId`) and its two change
+ * rows, in one statement: the conversation update gates the insert, the insert gates the change
+ * rows. Returns the message, or no row when the conversation is not live or the job's message
+ * exists already (the caller tells which).
+ */
+function addMessageStatement(
+  userId: string,
+  conversationId: string,
+  msg: { role: 'user' | 'assistant'; content: string; jobId?: string; usage?: { inputTokens: number; outputTokens: number } },
+) {
+  const now = new Date().toISOString()
+  return sql`with c as (
+      update conversations set updated_at = ${now}::timestamptz
+      where id = ${conversationId}::uuid and user_id = ${userId}::uuid and deleted_at is null
+      returning id
+    ), m as (
+      insert into messages (id, conversation_id, user_id, role, content, job_id, usage, created_at)
+      select ${crypto.randomUUID()}::uuid, c.id, ${userId}::uuid, ${msg.role}::text, ${msg.content}::text, ${msg.jobId ?? null}::uuid,
+        ${msg.usage ? JSON.stringify(msg.usage) : null}::jsonb, ${now}::timestamptz
+      from c
+      on conflict (job_id) do nothing
+      returning id, conversation_id, role, content, created_at
+    ), ch as (
+      insert into changes (user_id, entity, entity_id, op)
+      select ${userId}::uuid, 'message', m.id, 'upsert' from m
+      union all
+      select ${userId}::uuid, 'conversation', m.conversation_id, 'upsert' from m
+    )
+    select id, conversation_id as "conversationId", role, content, created_at as "createdAt" from m`
+}
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 
@@ -199,43 +235,22 @@ export function createConversationService(router: DbRouter, reads: CachedReads =
       conversationId: string,
       msg: { role: 'user' | 'assistant'; content: string; jobId?: string; usage?: { inputTokens: number; outputTokens: number } },
     ): Promise<MessageView> {
-      const row = await router.write().transaction(async (tx) => {
-        const now = new Date()
-        const [c] = await tx
-          .update(conversations)
-          .set({ updatedAt: now })
-          .where(live(userId, conversationId))
-          .returning({ id: conversations.id })
-        if (!c) throw notFound('conversation')
-        const [m] = await tx
-          .insert(messages)
-          .values({
-            id: crypto.randomUUID(),
-            conversationId,
-            userId,
-            role: msg.role,
-            content: msg.content,
-            jobId: msg.jobId,
-            usage: msg.usage,
-            createdAt: now,
-          })
-          .onConflictDoNothing({ target: messages.jobId })
-          .returning()
-        if (!m) {
-          // This job's message exists already: keep the first, write nothing.
-          const [first] = await tx.select().from(messages).where(eq(messages.jobId, msg.jobId!)).limit(1)
-          return first!
-        }
-        // Both change rows in one statement: this transaction is on every chat turn's path.
-        await tx.insert(changes).values([
-          { userId, entity: 'message', entityId: m.id, op: 'upsert' },
-          { userId, entity: 'conversation', entityId: conversationId, op: 'upsert' },
-        ])
-        return m
-      })
+      const db = router.write()
+      // One statement, so one round trip and its own transaction: on every chat turn's path twice.
+      const [stored] = rowsOf<AddedRow>(await db.execute(addMessageStatement(userId, conversationId, msg)))
+      let view: MessageView
+      if (stored) view = { ...stored, createdAt: new Date(stored.createdAt).toISOString() }
+      else {
+        // Nothing inserted: the conversation is not the user's (or is deleted), or this job's
+        // message exists already (the conversation was touched; the first message is kept).
+        const [c] = await db.select({ id: conversations.id }).from(conversations).where(live(userId, conversationId)).limit(1)
+        const [first] = c && msg.jobId ? await db.select().from(messages).where(eq(messages.jobId, msg.jobId)).limit(1) : []
+        if (!first) throw notFound('conversation')
+        view = messageView(first)
+      }
       await router.wrote(userId)
       await reads.invalidate([convTag(userId, conversationId), messagesTag(userId, conversationId), listTag(userId)])
-      return messageView(row)
+      return view
     },
 
     /** The last `n` messages of a conversation, oldest first (context for a reply when the buffer is empty). */
