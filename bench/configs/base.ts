@@ -5,7 +5,8 @@ import noopRoute from '../plugins/noop-route.ts'
 // Limits far above what any run sends (a few million requests a minute at most), so the
 // load never meets a 429 and what is measured is the cost of checking the limit.
 const HIGH = 1_000_000_000
-const tier = { requestsPerMinute: { api: HIGH, sync: HIGH }, chatPerMinute: HIGH, maxTokens: 4096 }
+// maxSockets at the schema's ceiling: the chat scenarios hold thousands of sockets for one user.
+const tier = { requestsPerMinute: { api: HIGH, sync: HIGH }, chatPerMinute: HIGH, maxTokens: 4096, maxSockets: 100_000 }
 
 /** The bench config with `overrides` on top. Port, host and database come from the environment (PORT, HOST, DATABASE_URL). */
 export function benchConfig(overrides: ScaleConfig = {}): ScaleConfig {
