@@ -8,7 +8,7 @@ import type { Sql } from 'postgres'
 import type { ResolvedConfig } from '../config/resolved.ts'
 import type { Db } from '../types.ts'
 import { createOutageGate } from './outage-gate.ts'
-import { timePglite } from './pglite-timed.ts'
+import { PGLITE_PARSERS, timePglite } from './pglite-timed.ts'
 import { createPostgresPool, type PostgresPool, type QueryObserver } from './postgres-pool.ts'
 import type { GateEvents } from './gate.ts'
 import * as schema from './schema.ts'
@@ -77,12 +77,14 @@ export async function openDatabase(cfg: DatabaseConfig, hooks: DbHooks = {}): Pr
     // An embedded database for one process: PostgreSQL's 128 MB of shared buffers would be
     // touched by initdb and kept in the WebAssembly memory for good.
     postgresqlconf: ['shared_buffers = 16MB', 'wal_buffers = 512kB', 'maintenance_work_mem = 16MB', 'temp_buffers = 2MB'],
+    // Drizzle's own parsers, set once: Drizzle's per-query ones are then dropped (see pglite-timed.ts).
+    parsers: PGLITE_PARSERS,
   })
   await pglite.waitReady
   let closed: Promise<void> | undefined
   return {
     driver: 'pglite',
-    db: drizzle({ client: hooks.onQuery ? timePglite(pglite, hooks.onQuery) : pglite, schema }) as unknown as Db,
+    db: drizzle({ client: timePglite(pglite, hooks.onQuery), schema }) as unknown as Db,
     pglite,
     close: () => (closed ??= pglite.close()),
   }

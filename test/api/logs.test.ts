@@ -61,7 +61,7 @@ describeEachDatabase(
       scan([token])
       // What is logged instead: the SQL text.
       const logged = captured[kind].map((l) => JSON.parse(l)).find((l) => l.reqId === 'r1')
-      expect(logged.err.sql).toContain('insert into "messages"')
+      expect(logged.err.sql).toContain('insert into messages')
     })
   },
   { logging: { level: 'debug', requests: true }, llm: { fakeTokenDelay: 0 }, anonymous: { requestsPerMinute: 1000 } },
