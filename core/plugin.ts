@@ -52,6 +52,8 @@ export type { RedisClient, RedisConnections } from './types.ts'
 export { beat, heartbeatKeys, type LiveProcess, type ProcessInfo } from './redis/heartbeat.ts'
 // Connection budgets: what a PostgreSQL server allows, shared among the deployment's processes.
 export { budgetOf, readServerLimits, shareOf, type ServerLimits } from './db/budget.ts'
+/** The core's resizable pool (a gate in front of postgres.js), for a plugin that opens pools of its own (replicas). */
+export { createPostgresPool, type PostgresPool, type PostgresPoolOptions } from './db/postgres-pool.ts'
 export { taggedKey } from './redis/keys.ts'
 export { isNoScript, loadScript, runScript, type LuaScript } from './redis/script.ts'
 export { createBreaker, type Breaker, type BreakerOptions } from './redis/breaker.ts'

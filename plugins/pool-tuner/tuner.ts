@@ -76,18 +76,31 @@ export function createTuner(d: TunerDeps): Tuner {
     return before === undefined || next > before
   }
 
+  /** Never sized yet (its server could not be read): the client was opened at max; the floor until a round works. */
+  function floor(pool: SizedPool) {
+    if (held[pool.name] === undefined) pool.resize(o.min)
+  }
+
   async function round(): Promise<void> {
     const pools = d.pools()
-    const limits = await Promise.all(pools.map((p) => readServerLimits(p.db)))
+    // Each server on its own: a replica that cannot be read keeps its size, the others are sized.
+    const limits = await Promise.allSettled(pools.map((p) => readServerLimits(p.db)))
     const live = await beat(d.redis, keys, id, o.ttlMs, info())
     let grew = false
+    const failed: string[] = []
     pools.forEach((p, i) => {
-      grew = size(p, limits[i]!, live) || grew
+      const l = limits[i]!
+      if (l.status === 'fulfilled') grew = size(p, l.value, live) || grew
+      else {
+        failed.push(`${p.name}: ${(l.reason as Error)?.message ?? String(l.reason)}`)
+        floor(p)
+      }
     })
     // Publish growth at once, so the others never count on space this process now holds.
     if (grew) await beat(d.redis, keys, id, o.ttlMs, info())
     tuned = true
-    error = undefined
+    error = failed.length ? failed.join('; ') : undefined
+    if (failed.length) logger.warn({ failed }, 'pool-tuner: could not read some servers; their pools keep their sizes')
   }
 
   async function tick(): Promise<void> {
@@ -97,8 +110,7 @@ export function createTuner(d: TunerDeps): Tuner {
     } catch (e) {
       error = (e as Error).message
       logger.warn({ err: e }, 'pool-tuner: could not size the pools this round; keeping the current sizes')
-      // Never tuned yet: the client was opened at max; fall back to the floor until a round works.
-      if (!tuned) for (const p of d.pools()) if (held[p.name] === undefined) p.resize(o.min)
+      if (!tuned) for (const p of d.pools()) floor(p)
     }
   }
 

@@ -48,6 +48,9 @@ export default function replicaRouter(options: ReplicaRouterOptions = {}): Scale
       })
       router = await createReplicaRouter({
         ...o,
+        // Replica pools queue and time out as the core's pool does.
+        pipeline: ctx.config.database.pool.pipeline,
+        acquireTimeoutMs: ctx.config.database.pool.acquireTimeoutMs,
         primaryDb: ctx.db,
         primarySql: ctx.postgres,
         replicas,

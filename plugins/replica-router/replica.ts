@@ -1,10 +1,20 @@
 /**
- * One replica: its read pool, a Drizzle database over it whose failed reads are retried on the
- * primary, and its state from the last poll (one query on its own connection per `lagPoll`).
+ * One replica: its read pool (the core's resizable pool, so pool-tuner can size it against
+ * this server's own `max_connections`), a Drizzle database over it whose failed reads are
+ * retried on the primary, and its state from the last poll (one query on its own connection
+ * per `lagPoll`).
  */
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres, { type Sql } from 'postgres'
-import { dbSchema as schema, type Db, type ReadTargetStats } from 'scale-runtime/plugin'
+import {
+  createPostgresPool,
+  dbSchema as schema,
+  isScaleError,
+  type Db,
+  type PostgresPool,
+  type ReadTargetStats,
+  type SizedPool,
+} from 'scale-runtime/plugin'
 import { type LagClock, parseLsn } from './lsn.ts'
 
 export type ReplicaState = ReadTargetStats['state']
@@ -17,6 +27,8 @@ export type Trouble = 'down' | 'query'
  * or a schema error (42xxx) would fail on the primary too, so those pass through as they are.
  */
 export function replicaTrouble(e: unknown): Trouble | undefined {
+  // No place in this replica's pool within the acquire timeout (or the pool closing): the primary takes this read.
+  if (isScaleError(e)) return 'query'
   const err = e as { name?: string; code?: unknown; message?: string }
   if (err?.name !== 'PostgresError') return 'down' // network: refused, reset, closed, timed out
   const code = String(err.code)
@@ -35,7 +47,12 @@ export interface ReplicaLimits {
 export interface ReplicaOptions {
   url: string
   name: string
+  /** Connections the pool opens at most (pool-tuner sets it lower). */
   max: number
+  /** Queries sent on one connection at once, as the core's `database.pool.pipeline`. */
+  pipeline: number
+  /** How long a read waits for a place in the pool before it goes to the primary. */
+  acquireTimeoutMs: number
   connectTimeoutMs: number
   primary: Sql
   /** A read failed here and goes to the primary instead. */
@@ -48,8 +65,10 @@ const POLL_SQL = `select pg_is_in_recovery() as recovery, pg_last_wal_replay_lsn
 export class Replica {
   readonly name: string
   readonly max: number
-  readonly sql: Sql
+  readonly pool: PostgresPool
   readonly db: Db
+  /** For pool-tuner: this replica's pool, with a database that reads this server only (no failover). */
+  readonly sized: SizedPool
   state: ReplicaState = 'starting'
   /** Replayed position from the last good poll; -1 until one answered. */
   replay = -1
@@ -64,13 +83,22 @@ export class Replica {
   constructor(private readonly opts: ReplicaOptions) {
     this.name = opts.name
     this.max = opts.max
-    this.sql = postgres(opts.url, {
-      max: opts.max,
-      connect_timeout: Math.max(1, Math.ceil(opts.connectTimeoutMs / 1000)),
-      idle_timeout: 60,
-      onnotice: () => {},
-    })
+    const connect = (max: number) =>
+      postgres(opts.url, {
+        max,
+        connect_timeout: Math.max(1, Math.ceil(opts.connectTimeoutMs / 1000)),
+        idle_timeout: 60,
+        onnotice: () => {},
+      })
+    this.pool = createPostgresPool(connect, { size: opts.max, pipeline: opts.pipeline, acquireTimeoutMs: opts.acquireTimeoutMs })
     this.db = drizzle(this.failover() as unknown as Sql, { schema }) as unknown as Db
+    const pool = this.pool
+    this.sized = {
+      name: this.name,
+      db: drizzle(pool.gated, { schema }) as unknown as Db,
+      stats: () => ({ driver: 'postgres', max: this.max, ...pool.stats() }),
+      resize: (n) => pool.resize(Math.min(this.max, n)),
+    }
     this.poller = this.newPoller()
   }
 
@@ -132,7 +160,7 @@ export class Replica {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await Promise.all([this.sql.end({ timeout: 5 }), this.poller.end({ timeout: 1 })])
+    await Promise.all([this.pool.close(), this.poller.end({ timeout: 1 })])
   }
 
   private newPoller(): Sql {
@@ -145,14 +173,15 @@ export class Replica {
   }
 
   /**
-   * The client Drizzle sees: the replica pool's `unsafe()` (all Drizzle's postgres-js session
-   * calls outside transactions), retried once on the primary when the replica is the trouble.
+   * The client Drizzle sees: the replica pool's gated `unsafe()` (all Drizzle's postgres-js
+   * session calls outside transactions), retried once on the primary when the replica is the
+   * trouble (or its pool had no place within the acquire timeout).
    * Reads only: nothing writes through `read()`, and transactions are not offered here.
    */
   private failover() {
     const { primary, onFailover } = this.opts
     const run = (query: string, params: unknown[] | undefined, options: unknown, values: boolean): Promise<unknown> => {
-      const onReplica = this.sql.unsafe(query, params as never[], options as never)
+      const onReplica = this.pool.gated.unsafe(query, params as never[], options as never)
       return (values ? onReplica.values() : onReplica).then(undefined, (err: unknown) => {
         const trouble = replicaTrouble(err)
         if (!trouble) throw err
@@ -161,8 +190,11 @@ export class Replica {
         return values ? onPrimary.values() : onPrimary
       })
     }
+    const pool = this.pool
     return {
-      options: this.sql.options,
+      get options() {
+        return pool.gated.options
+      },
       unsafe: (query: string, params?: unknown[], options?: unknown) => ({
         then: (ok?: (v: unknown) => unknown, ko?: (e: unknown) => unknown) => run(query, params, options, false).then(ok, ko),
         values: () => run(query, params, options, true),

@@ -4,7 +4,7 @@
  * come from one poll per `lagPoll`; a read only compares numbers.
  */
 import type { Sql } from 'postgres'
-import type { Db, DbRouter, ReadTargetStats, SessionStore } from 'scale-runtime/plugin'
+import type { Db, DbRouter, ReadTargetStats, SessionStore, SizedPool } from 'scale-runtime/plugin'
 import { LagClock, parseLsn } from './lsn.ts'
 import { createWriteMarks } from './marks.ts'
 import { Replica, type Trouble } from './replica.ts'
@@ -16,8 +16,12 @@ export interface ReplicaRouterConfig {
   primaryDb: Db
   primarySql: Sql
   replicas: { url: string; name: string }[]
-  /** Connections per replica pool. */
+  /** Connections per replica pool, at most (pool-tuner sizes them below it). */
   poolMax: number
+  /** As the core's `database.pool.pipeline`. @default 1 */
+  pipeline?: number
+  /** How long a read waits for a place in a replica's pool before it goes to the primary. @default 5000 */
+  acquireTimeoutMs?: number
   lagPollMs: number
   maxLagMs: number
   maxLagBytes: number
@@ -33,6 +37,8 @@ export interface ReplicaRouterConfig {
 
 export interface ReplicaRouter extends DbRouter {
   readTargets(): ReadTargetStats[]
+  /** Each replica's pool, for pool-tuner to size against that replica's own `max_connections`. */
+  replicaPools(): SizedPool[]
   /** Reads served by the primary, by reason, since start. */
   primaryReads(): Record<PrimaryReason, number>
   replicas: readonly Replica[]
@@ -61,7 +67,15 @@ export async function createReplicaRouter(cfg: ReplicaRouterConfig): Promise<Rep
   }
   const replicas = cfg.replicas.map(
     (r) =>
-      new Replica({ ...r, max: cfg.poolMax, connectTimeoutMs: cfg.connectTimeoutMs, primary: primarySql, onFailover }),
+      new Replica({
+        ...r,
+        max: cfg.poolMax,
+        pipeline: cfg.pipeline ?? 1,
+        acquireTimeoutMs: cfg.acquireTimeoutMs ?? 5000,
+        connectTimeoutMs: cfg.connectTimeoutMs,
+        primary: primarySql,
+        onFailover,
+      }),
   )
 
   let next = 0
@@ -191,6 +205,7 @@ export async function createReplicaRouter(cfg: ReplicaRouterConfig): Promise<Rep
       }
     },
     readTargets: () => replicas.map((r) => r.stats()),
+    replicaPools: () => replicas.map((r) => r.sized),
     primaryReads: () => ({ ...counts }),
     pollNow: pollRound,
     stop() {

@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
 import type { Redis } from 'ioredis'
-import postgres from 'postgres'
 import { heartbeatKeys, liveProcesses } from '../../../core/redis/heartbeat.ts'
 import { postgresServerMissing, startPrivatePostgres, type PrivatePostgres } from '../../helpers/private-postgres.ts'
 import { API_READY, spawnUntil, type Proc } from '../../helpers/remote.ts'
@@ -15,6 +14,7 @@ import { HOOK_TIMEOUT } from '../../helpers/runtime.ts'
 import { describeWith, REDIS_URL, redisMissing } from '../../helpers/services.ts'
 import { connectRedis, dropKeys, uniquePrefix } from '../../redis/redis.ts'
 import { killAll } from '../llm-queue/processes.ts'
+import { peakConnections } from './peak.ts'
 
 const FIXTURE = resolve(import.meta.dir, 'fixtures/cluster.ts')
 const BUDGET = 30 - 3 - 3
@@ -90,29 +90,14 @@ describeWith('pool-tuner: two api instances and a worker on max_connections = 30
   }, 40_000)
 
   test('200 concurrent slow requests never take the server past its budget and never fail', async () => {
-    const monitor = postgres(pg.url, { max: 1, onnotice: () => {} })
-    let peak = 0
-    let sampling = true
-    const sampler = (async () => {
-      while (sampling) {
-        const [row] = await monitor<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where backend_type = 'client backend'`
-        peak = Math.max(peak, row!.n)
-        await Bun.sleep(25)
-      }
-    })()
-    try {
-      const responses = await Promise.all(
+    const { peak, result: responses } = await peakConnections(pg.url, () =>
+      Promise.all(
         Array.from({ length: 200 }, (_, i) =>
           fetch(`${(i % 2 ? a : b)!.base}/test/sleep?ms=250`).then(async (r) => ({ status: r.status, body: await r.text() })),
         ),
-      )
-      const failed = responses.filter((r) => r.status !== 200)
-      expect(failed).toEqual([])
-    } finally {
-      sampling = false
-      await sampler
-      await monitor.end({ timeout: 1 })
-    }
+      ),
+    )
+    expect(responses.filter((r) => r.status !== 200)).toEqual([])
     // The monitor's own connection is one of those counted.
     expect(peak).toBeGreaterThan(8)
     expect(peak).toBeLessThanOrEqual(BUDGET + 1)

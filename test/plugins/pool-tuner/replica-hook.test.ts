@@ -1,6 +1,7 @@
 /**
  * The replica hook: a db router that exposes `replicaPools()` gets each replica pool sized
- * against that server's budget, and its limit published in the heartbeat under its name.
+ * against that server's budget, and its limit published in the heartbeat under its name; a
+ * replica that cannot be read keeps the floor without holding the others back.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import type { Redis } from 'ioredis'
@@ -11,7 +12,7 @@ import type { ScalePlugin } from '../../../core/plugins/contract.ts'
 import type { SizedPool } from '../../../core/ports/db-pool.ts'
 import { heartbeatKeys, liveProcesses } from '../../../core/redis/heartbeat.ts'
 import poolTuner from '../../../plugins/pool-tuner/index.ts'
-import { HOOK_TIMEOUT, startRuntime } from '../../helpers/runtime.ts'
+import { client, HOOK_TIMEOUT, startRuntime } from '../../helpers/runtime.ts'
 import { describeWith, freshPostgresDatabase, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.ts'
 import { connectRedis, dropKeys, uniquePrefix } from '../../redis/redis.ts'
 
@@ -25,10 +26,18 @@ function fakeReplicaRouter(replica: Database): ScalePlugin {
     stats: () => ({ driver: 'postgres', max: 10, ...replica.pool!.stats() }),
     resize: (n) => replica.pool!.resize(Math.min(10, n)),
   }
+  // A second replica that cannot be read: it keeps the floor, and the first is still sized.
+  let brokenSize = 10
+  const broken: SizedPool = {
+    name: 'replica-2',
+    db: { execute: () => Promise.reject(new Error('connection refused')) } as never,
+    stats: () => ({ driver: 'postgres', max: 10, size: brokenSize, inUse: 0, waiting: 0 }),
+    resize: (n) => void (brokenSize = n),
+  }
   return {
     manifest: { name: 'test-replica-router', core: '^0.1.0', provides: ['dbRouter'] },
     setup: (ctx) => ({
-      slots: { dbRouter: { write: () => ctx.db, read: () => ctx.db, wrote: () => {}, replicaPools: () => [pool] } as never },
+      slots: { dbRouter: { write: () => ctx.db, read: () => ctx.db, wrote: () => {}, replicaPools: () => [pool, broken] } as never },
     }),
   }
 }
@@ -78,5 +87,8 @@ describeWith('pool-tuner sizes replica pools through the router hook [postgres, 
     }
     expect(live).toHaveLength(1)
     expect(live[0]!.limits).toEqual({ primary: expected, 'replica-1': expected })
+    const ready = await client(() => rt).get('/health/ready')
+    expect(ready.body.checks['pool-tuner']).toStartWith('degraded')
+    expect(ready.body.checks['pool-tuner']).toContain('replica-2: connection refused')
   }, 30_000)
 })

@@ -5,6 +5,7 @@ import { createMemorySessionStore } from '../../../core/defaults/memory-session.
 import { LagClock, parseLsn } from '../../../plugins/replica-router/lsn.ts'
 import { createWriteMarks } from '../../../plugins/replica-router/marks.ts'
 import { resolveOptions } from '../../../plugins/replica-router/options.ts'
+import { ScaleError } from '../../../core/errors.ts'
 import { replicaTrouble } from '../../../plugins/replica-router/replica.ts'
 
 const config = resolveConfig({ database: { dataDir: 'memory://' } }, {})
@@ -52,6 +53,10 @@ describe('replicaTrouble', () => {
     expect(replicaTrouble(pgError('40001'))).toBe('query') // conflict with recovery
     expect(replicaTrouble(pgError('22P02'))).toBeUndefined() // invalid input: the primary says the same
     expect(replicaTrouble(pgError('42P01'))).toBeUndefined()
+  })
+
+  test("no place in the replica's pool within the acquire timeout: the primary takes the read, the replica stays in", () => {
+    expect(replicaTrouble(new ScaleError('OVERLOADED', 'no database connection free within 5000 ms'))).toBe('query')
   })
 })
 
