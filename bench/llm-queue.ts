@@ -106,7 +106,8 @@ async function rawBullmq(n: number): Promise<number> {
   await Promise.all(
     Array.from({ length: CONCURRENCY * 2 }, async () => {
       while (next < n) {
-        const j = await queue.add('reply', job(next++), { removeOnComplete: true })
+        // Kept a while: a job removed the moment it completes can make waitUntilFinished fail ("Missing key").
+        const j = await queue.add('reply', job(next++), { removeOnComplete: 1000 })
         await j.waitUntilFinished(events)
       }
     }),

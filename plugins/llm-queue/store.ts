@@ -10,6 +10,7 @@ const CREATE = script('create-job')
 const RESTORE = script('restore-job')
 const CLAIM = script('claim-job')
 const APPEND = script('append-event')
+const APPEND_MANY = script('append-events')
 const CANCEL = script('cancel-job')
 const REQUEUE = script('requeue-job')
 
@@ -63,6 +64,15 @@ export function decodeEntry(jobId: string, id: string, fields: string[]): JobEve
   return { ...(JSON.parse(data) as BareEvent), jobId, seq } as JobEvent
 }
 
+/** An append script's answer: the seq written, or why nothing was. */
+function appendResult(r: number, id: string, seq: number): AppendResult {
+  if (r > 0) return r
+  if (r === 0) return 'ended'
+  if (r === -1) return 'not-owner'
+  if (r === -2) return 'gone'
+  throw new Error(`llm-queue: event ${seq} of job ${id} is not the next one`)
+}
+
 export const isFinal = (e: { type: string }) => e.type !== 'delta'
 
 export function createJobStore(keys: QueueKeys, o: ResolvedQueueOptions) {
@@ -112,11 +122,18 @@ export function createJobStore(keys: QueueKeys, o: ResolvedQueueOptions) {
           o.eventRetentionMs,
         ],
       )
-      if (r > 0) return r
-      if (r === 0) return 'ended'
-      if (r === -1) return 'not-owner'
-      if (r === -2) return 'gone'
-      throw new Error(`llm-queue: event ${seq} of job ${id} is not the next one`)
+      return appendResult(r, id, seq)
+    },
+
+    /** Write deltas `firstSeq`, `firstSeq + 1`... as `owner` in one call; the last seq of the run when written. */
+    async appendMany(redis: RedisClient, id: string, owner: string, firstSeq: number, events: BareEvent[]): Promise<AppendResult> {
+      const r = await runScript<number>(
+        redis,
+        APPEND_MANY,
+        [keys.job(id), keys.events(id)],
+        [owner, firstSeq, o.maxEvents, o.jobTtlMs, ...events.map((e) => JSON.stringify(e))],
+      )
+      return appendResult(r, id, firstSeq)
     },
 
     /**

@@ -12,13 +12,12 @@ import { isScaleError, ScaleError, type JobRunner, type RedisClient, type ReplyJ
 import type { QueueMetrics } from './metrics.ts'
 import type { QueueKeys, ResolvedQueueOptions } from './options.ts'
 import { createQuota } from './quota.ts'
-import type { AppendResult, BareEvent, JobStore } from './store.ts'
+import { createEventAppender, Lost, type EventAppender } from './appender.ts'
+import type { JobStore } from './store.ts'
 
 /** Provider failures worth another attempt, when no token has reached a client yet. */
 const RETRYABLE = new Set(['RATE_LIMITED', 'OVERLOADED', 'UPSTREAM_ERROR'])
 const HEARTBEAT_MS = 5_000
-/** Delta appends sent ahead of their answers (order is kept: one connection, seq checked by the script). */
-const APPEND_WINDOW = 32
 
 export interface WorkerDeps {
   /** For BullMQ and the event writes: `maxRetriesPerRequest: null`, so writes wait out a Redis restart. */
@@ -42,8 +41,6 @@ export interface ReplyWorker {
   /** Stop taking jobs, finish those running within `drainTimeout`, then abort the rest. */
   stop(): Promise<void>
 }
-
-class Lost extends Error {}
 
 export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promise<ReplyWorker> {
   const { connection, subscriber, keys, store, options: o, logger, metrics } = d
@@ -77,65 +74,21 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
       throw Worker.RateLimitError()
     }
     metrics?.waitSeconds.observe(Math.max(0, Date.now() - bull.timestamp) / 1000)
-    let seq = claim.seq
-    let silent = claim.state === 'silent'
-    /** Deltas sent and not yet answered: written in order on one connection, awaited in a window. */
-    const inFlight: Promise<AppendResult>[] = []
-    let lost: Lost | undefined
-    /** Events this attempt wrote, from seq `firstSeq`: what a restore writes again. */
-    const firstSeq = seq + 1
-    const history: BareEvent[] = []
-    /** Redis answered that the job's state is gone (restarted without its data): restore before writing on. */
-    let gone = false
-    const restore = async () => {
-      gone = false
-      const r = await store.restore(connection, job, owner, firstSeq, history)
-      if (r === 'not-owner') settle('not-owner')
-      else logger.warn({ jobId: job.id, seq: r }, 'llm-queue: the job state was gone from Redis; written again by its worker')
-    }
-    const settle = (r: AppendResult) => {
-      if (r === 'gone') gone = true
-      else if (r === 'not-owner' && !lost) {
-        lost = new Lost(r)
-        abort.abort(lost)
-      } else if (r === 'ended' && !silent) {
-        // Cancelled from another instance before the message reached us: stop the provider.
-        silent = true
-        abort.abort(new ScaleError('CANCELLED', 'the reply was cancelled'))
-      }
-      return r
-    }
-    const flush = async () => {
-      for (const p of inFlight.splice(0)) await p
-      if (gone) await restore()
-      if (lost) throw lost
-    }
-    const send = async (ev: BareEvent) => {
-      if (gone) await flush()
-      history.push(ev)
-      const p = store.append(connection, job.id, owner, ++seq, ev).then(settle)
-      p.catch(() => {}) // awaited by flush(); this only keeps a failure from counting as unhandled meanwhile
-      inFlight.push(p)
-      if (inFlight.length >= APPEND_WINDOW) await inFlight.shift()
-    }
-    const write = async (ev: BareEvent, final?: Parameters<JobStore['append']>[5]): Promise<AppendResult> => {
-      await flush()
-      let r = settle(await store.append(connection, job.id, owner, seq + 1, ev, final))
-      if (r === 'gone') {
-        await restore()
-        if (lost) throw lost
-        r = settle(await store.append(connection, job.id, owner, seq + 1, ev, final))
-      }
-      if (typeof r === 'number') history.push(ev)
-      if (typeof r === 'number') seq = r
-      if (lost) throw lost
-      return r
-    }
+    const out = createEventAppender({
+      connection,
+      store,
+      logger,
+      job,
+      owner,
+      seq: claim.seq,
+      silent: claim.state === 'silent',
+      abort,
+    })
     if (claim.state === 'resumed') {
       // Tokens of the lost attempt reached clients; a new attempt's text would not continue
       // them. End the stream with a code, and still make the reply (stored once by job id).
       metrics?.finished.inc({ outcome: 'worker_lost' })
-      await write(
+      await out.write(
         {
           type: 'error',
           code: 'WORKER_LOST',
@@ -144,7 +97,7 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
         },
         { status: '' },
       )
-      silent = true
+      out.quiet()
     }
 
     d.onStart(job.id)
@@ -161,29 +114,29 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
           done = { messageId: ev.messageId, usage: ev.usage }
           break
         }
-        if (!silent) await send({ type: 'delta', text: ev.text })
+        if (!out.silent) await out.send({ type: 'delta', text: ev.text })
       }
       runnerEnded()
-      await flush()
+      await out.flush()
       if (done) {
         if (ticket?.ok) await ticket.settle(done.usage)
-        await write({ type: 'done', ...done }, { status: 'done', messageId: done.messageId })
+        await out.write({ type: 'done', ...done }, { status: 'done', messageId: done.messageId })
         metrics?.finished.inc({ outcome: 'done' })
         return 'done'
       }
-      if (abort.signal.aborted) return await aborted(abort.signal.reason, write)
-      await write({ type: 'error', code: 'INTERNAL', message: 'the reply ended without finishing' }, { status: 'failed' })
+      if (abort.signal.aborted) return await aborted(abort.signal.reason, out)
+      await out.write({ type: 'error', code: 'INTERNAL', message: 'the reply ended without finishing' }, { status: 'failed' })
       metrics?.finished.inc({ outcome: 'INTERNAL' })
       throw new UnrecoverableError('INTERNAL: the runner ended without done')
     } catch (err) {
       runnerEnded()
-      await Promise.allSettled(inFlight.splice(0))
-      if (lost) throw lost
+      await out.settled()
+      if (out.lost) throw out.lost
       if (err instanceof Lost || err instanceof UnrecoverableError) throw err
-      if (abort.signal.aborted) return await aborted(abort.signal.reason, write)
+      if (abort.signal.aborted) return await aborted(abort.signal.reason, out)
       const code = isScaleError(err) ? err.code : 'INTERNAL'
       const attemptsLeft = bull.attemptsMade + 1 < (bull.opts.attempts ?? 1)
-      if (RETRYABLE.has(code) && seq === 0 && attemptsLeft) {
+      if (RETRYABLE.has(code) && out.seq === 0 && attemptsLeft) {
         // Nothing reached any client: another attempt after BullMQ's backoff is invisible to them.
         await store.requeue(connection, job.id, owner)
         metrics?.finished.inc({ outcome: 'retried' })
@@ -191,7 +144,7 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
       }
       if (!isScaleError(err)) logger.error({ err, jobId: job.id }, 'llm-queue: reply runner failed')
       const message = isScaleError(err) ? err.message : 'the reply failed because of an internal error'
-      await write({ type: 'error', code, message }, { status: 'failed' })
+      await out.write({ type: 'error', code, message }, { status: 'failed' })
       metrics?.finished.inc({ outcome: code })
       throw new UnrecoverableError(`${code}: ${message}`)
     } finally {
@@ -200,16 +153,13 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
   }
 
   /** The runner was aborted: by a cancel (the stream is already ended) or by shutdown. */
-  async function aborted(
-    reason: unknown,
-    write: (ev: BareEvent, final?: Parameters<JobStore['append']>[5]) => Promise<AppendResult>,
-  ): Promise<string> {
+  async function aborted(reason: unknown, out: EventAppender): Promise<string> {
     if (isScaleError(reason) && reason.code === 'UNAVAILABLE') {
-      await write({ type: 'error', code: 'UNAVAILABLE', message: reason.message }, { status: 'failed' })
+      await out.write({ type: 'error', code: 'UNAVAILABLE', message: reason.message }, { status: 'failed' })
       metrics?.finished.inc({ outcome: 'UNAVAILABLE' })
       throw new UnrecoverableError(`UNAVAILABLE: ${reason.message}`)
     }
-    await write({ type: 'error', code: 'CANCELLED', message: 'the reply was cancelled' }, { status: 'cancelled' })
+    await out.write({ type: 'error', code: 'CANCELLED', message: 'the reply was cancelled' }, { status: 'cancelled' })
     metrics?.finished.inc({ outcome: 'CANCELLED' })
     return 'cancelled'
   }
