@@ -9,6 +9,7 @@
 import { defineScale } from '../../core/config/define.ts'
 import cache from '../../plugins/cache/index.ts'
 import llmQueue from '../../plugins/llm-queue/index.ts'
+import poolTuner from '../../plugins/pool-tuner/index.ts'
 import rateLimitRedis from '../../plugins/ratelimit-redis/index.ts'
 import replicaRouter from '../../plugins/replica-router/index.ts'
 import sessionRedis from '../../plugins/session-redis/index.ts'
@@ -40,7 +41,8 @@ export default defineScale({
   // against the two.
   server: { port: 3000, trustedProxyHops: 1, drainDelay: '3 s', shutdownTimeout: '10 s' },
 
-  // DATABASE_URL (PostgreSQL) is required with several instances: the embedded one is per process.
+  // DATABASE_URL (PostgreSQL) is required with several instances: the embedded one is per
+  // process. pool.max is each process's ceiling: pool-tuner (below) sets the size under it.
   database: { migrate: true, pool: { max: 10 } },
 
   // REDIS_URL selects the server (redis://, rediss://, redis-sentinel://, redis-cluster://).
@@ -72,5 +74,9 @@ export default defineScale({
     // each user still reads their own writes (their WAL position is kept in the session, so
     // this comes after sessionRedis()). Without it, every query stays on DATABASE_URL.
     ...(process.env.DATABASE_REPLICA_URLS ? [replicaRouter({ maxLag: '1 s' })] : []),
+    // Each process (api instances and workers) sizes its pool, up to database.pool.max, to its
+    // share of the server's max_connections (minus 5 left free) among the live processes, and
+    // each replica's pool against that replica's own. plugins/pool-tuner/README.md.
+    poolTuner({ headroom: 5 }),
   ],
 })
