@@ -2,12 +2,12 @@
  * Opens the primary database once per process: embedded PGlite in a data folder when no
  * `DATABASE_URL` is set, PostgreSQL through postgres.js otherwise. Drivers load lazily.
  */
-import { mkdirSync } from 'node:fs'
 import type { PGlite } from '@electric-sql/pglite'
 import type { Sql } from 'postgres'
 import type { ResolvedConfig } from '../config/resolved.ts'
 import type { Db } from '../types.ts'
 import { createOutageGate } from './outage-gate.ts'
+import { pgliteFolder, type PgliteSettings } from './pglite-folder.ts'
 import { PGLITE_PARSERS, timePglite } from './pglite-timed.ts'
 import { createPostgresPool, type PostgresPool, type QueryObserver } from './postgres-pool.ts'
 import type { GateEvents } from './gate.ts'
@@ -31,6 +31,14 @@ export interface Database {
 
 /** The database part of the config; `statementTimeoutMs` may be left out by tools that open a database directly. */
 type DatabaseConfig = Omit<ResolvedConfig['database'], 'statementTimeoutMs'> & { statementTimeoutMs?: number }
+
+/**
+ * An embedded database for one process: PostgreSQL's 128 MB of shared buffers would be
+ * touched by initdb and kept in the WebAssembly memory for good.
+ */
+const PGLITE_SETTINGS: PgliteSettings = {
+  postgresqlconf: ['shared_buffers = 16MB', 'wal_buffers = 512kB', 'maintenance_work_mem = 16MB', 'temp_buffers = 2MB'],
+}
 
 export async function openDatabase(cfg: DatabaseConfig, hooks: DbHooks = {}): Promise<Database> {
   if (cfg.url) {
@@ -72,20 +80,23 @@ export async function openDatabase(cfg: DatabaseConfig, hooks: DbHooks = {}): Pr
   }
   const { PGlite } = await import('@electric-sql/pglite')
   const { drizzle } = await import('drizzle-orm/pglite')
-  if (cfg.dataDir !== 'memory://') mkdirSync(cfg.dataDir, { recursive: true })
-  const pglite = new PGlite(cfg.dataDir === 'memory://' ? undefined : cfg.dataDir, {
-    // An embedded database for one process: PostgreSQL's 128 MB of shared buffers would be
-    // touched by initdb and kept in the WebAssembly memory for good.
-    postgresqlconf: ['shared_buffers = 16MB', 'wal_buffers = 512kB', 'maintenance_work_mem = 16MB', 'temp_buffers = 2MB'],
+  const folder = await pgliteFolder(PGlite, cfg.dataDir, PGLITE_SETTINGS)
+  const pglite = new PGlite(folder.path, {
+    ...PGLITE_SETTINGS,
     // Drizzle's own parsers, set once: Drizzle's per-query ones are then dropped (see pglite-timed.ts).
     parsers: PGLITE_PARSERS,
   })
-  await pglite.waitReady
+  try {
+    await pglite.waitReady
+  } catch (err) {
+    folder.dispose()
+    throw err
+  }
   let closed: Promise<void> | undefined
   return {
     driver: 'pglite',
     db: drizzle({ client: timePglite(pglite, hooks.onQuery), schema }) as unknown as Db,
     pglite,
-    close: () => (closed ??= pglite.close()),
+    close: () => (closed ??= pglite.close().finally(folder.dispose)),
   }
 }
