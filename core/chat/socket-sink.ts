@@ -4,9 +4,9 @@
  *
  * A client is slow when bytes sent to it stay unread for `slowClientTimeoutMs`, whatever
  * their volume: the socket is then closed with 4008 so the client reconnects and resumes
- * after its last seq. Where the runtime can ping (Bun), every write is followed by a ping
- * unless one is already out; its pong comes back only once the client has read every byte
- * before it, so it is a read receipt even for a few bytes that sit in the kernel's buffers.
+ * after its last seq. Where the runtime can ping (Bun), writes are followed by a ping (one
+ * out at a time, at most one a second); its pong comes back only once the client has read
+ * every byte before it, so it is a read receipt even for a few bytes in the kernel's buffers.
  * Elsewhere (Deno) bytes are unread while the runtime's own queue holds them and does not
  * go down. A frame the server dropped also closes with 4008.
  */
@@ -42,15 +42,26 @@ export interface SocketSink {
 /**
  * When the oldest bytes the client has not been seen to read were sent (undefined: none).
  * With pings: the writes a ping covers are read when its pong arrives; writes made while a
- * ping is out wait for the next one, sent when that pong arrives.
+ * ping is out wait for the next one, sent when that pong arrives. Pings go at most one per
+ * `gapMs`, so a fast stream costs one ping every `gapMs`, not one per frame.
  */
-function unreadTracker(socket: SinkSocket) {
+function unreadTracker(socket: SinkSocket, gapMs: number) {
   let probes = 0
   let probe: string | undefined
+  let lastProbeAt = -Infinity
+  let deferred: ReturnType<typeof setTimeout> | undefined
   let covered: number | undefined
   let uncovered: number | undefined
   let buffered: number | undefined
   const sendProbe = () => {
+    deferred = undefined
+    if (probe !== undefined || covered === undefined) return
+    const now = Date.now()
+    if (now - lastProbeAt < gapMs) {
+      deferred = setTimeout(sendProbe, lastProbeAt + gapMs - now)
+      return
+    }
+    lastProbeAt = now
     probe = `s${++probes}`
     socket.ping!(probe)
   }
@@ -58,8 +69,8 @@ function unreadTracker(socket: SinkSocket) {
     wrote(now: number) {
       if (socket.ping) {
         if (probe === undefined) {
-          covered = now
-          sendProbe()
+          covered ??= now
+          if (deferred === undefined) sendProbe()
         } else uncovered ??= now
       } else if (socket.getBufferedAmount() > 0) buffered ??= now
     },
@@ -68,20 +79,22 @@ function unreadTracker(socket: SinkSocket) {
       probe = undefined
       covered = uncovered
       uncovered = undefined
-      if (covered !== undefined) sendProbe()
+      if (deferred === undefined) sendProbe()
     },
     /** The runtime's queue went down: the client reads, so the wait starts again (or is over). */
     drained(now: number) {
       buffered = socket.getBufferedAmount() > 0 ? now : undefined
     },
     since: () => (socket.ping ? covered : buffered),
+    stop: () => clearTimeout(deferred),
   }
 }
 
 export function createSocketSink(socket: SinkSocket, opts: { maxBufferedBytes: number; slowClientTimeoutMs: number }): SocketSink {
   const streams = new Map<string, AbortController>()
   const waiting = new Set<() => void>()
-  const unread = unreadTracker(socket)
+  // A reading client's pong comes back well within the timeout even when its ping waited this long.
+  const unread = unreadTracker(socket, Math.min(1_000, opts.slowClientTimeoutMs / 4))
   let watchdog: ReturnType<typeof setTimeout> | undefined
   let open = true
 
@@ -89,6 +102,7 @@ export function createSocketSink(socket: SinkSocket, opts: { maxBufferedBytes: n
     if (!open) return
     open = false
     clearTimeout(watchdog)
+    unread.stop()
     socket.close(CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON)
   }
 
@@ -163,6 +177,7 @@ export function createSocketSink(socket: SinkSocket, opts: { maxBufferedBytes: n
     closed() {
       open = false
       clearTimeout(watchdog)
+      unread.stop()
       for (const a of streams.values()) a.abort()
       streams.clear()
       for (const done of [...waiting]) done()
