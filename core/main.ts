@@ -2,7 +2,7 @@
 import { createRuntime } from './app.ts'
 import { loadConfig } from './config/load.ts'
 import { exitOnError } from './exit.ts'
-import { createLogger } from './observability/logger.ts'
+import { createLogger, flushLogs } from './observability/logger.ts'
 import { detectRuntime } from './runtime/index.ts'
 
 /** Start the api role; resolves once it runs (the process then lives until a signal). */
@@ -28,6 +28,7 @@ export async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: draining in-flight requests')
     await rt.stop()
     logger.info('stopped')
+    await flushLogs(logger)
     process.exit(0)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))

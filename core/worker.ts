@@ -10,7 +10,7 @@ import { createRuntime } from './app.ts'
 import { loadConfig } from './config/load.ts'
 import { ScaleError } from './errors.ts'
 import { exitOnError } from './exit.ts'
-import { createLogger } from './observability/logger.ts'
+import { createLogger, flushLogs } from './observability/logger.ts'
 import type { JobRunner, LlmDispatch } from './ports/index.ts'
 import { operationRoutes } from './routes/operations.ts'
 import { detectRuntime } from './runtime/index.ts'
@@ -57,6 +57,7 @@ export async function main(): Promise<void> {
     await health?.stop(false)
     await rt.stop()
     logger.info('worker stopped')
+    await flushLogs(logger)
     process.exit(0)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))

@@ -28,21 +28,60 @@ function headerBytes(headers: Headers): number {
   return n
 }
 
-interface Started {
-  id: string
-  at: number
+
+/**
+ * Request ids for requests that bring none: a per-process random prefix and a counter, shaped
+ * like a UUID (8-4-4-4-12 hex), so ids stay unique across instances without a
+ * `crypto.randomUUID()` per request.
+ */
+export function requestIds(): () => string {
+  const prefix = crypto.randomUUID().slice(0, 24)
+  let n = 0
+  return () => {
+    n = (n + 1) % 0x1000000000000
+    return prefix + n.toString(16).padStart(12, '0')
+  }
+}
+
+/** What the request hooks keep on Elysia's per-request context. */
+interface Observed {
+  reqId?: string
+  startedAt?: number
+  route?: string
+  user?: { userId: string }
+}
+
+/** prom-client label children per route, method and status, resolved on a route's first request. */
+function routeMetrics(metrics: HttpMetrics) {
+  interface Entry {
+    latency: { observe(v: number): void }
+    byStatus: Map<number, { inc(): void }>
+  }
+  const routes = new Map<string, Map<string, Entry>>()
+  return (method: string, route: string, status: number, seconds: number) => {
+    let methods = routes.get(route)
+    if (!methods) routes.set(route, (methods = new Map()))
+    let e = methods.get(method)
+    if (!e) methods.set(method, (e = { latency: metrics.latency.labels(method, route), byStatus: new Map() }))
+    let count = e.byStatus.get(status)
+    if (!count) e.byStatus.set(status, (count = metrics.requests.labels(method, route, String(status))))
+    count.inc()
+    e.latency.observe(seconds)
+  }
 }
 
 export function observe(opts: { logger: Logger; metrics: HttpMetrics; logRequests: boolean; metricsEnabled: boolean; drain: Drain }) {
   const { logger, metrics, logRequests, metricsEnabled, drain } = opts
-  const started = new WeakMap<Request, Started>()
+  const nextId = requestIds()
+  const record = routeMetrics(metrics)
+  // Probes and scrapes (routes/operations.ts) get a request id and the header check, nothing
+  // else: no log line, no metrics, no request scope.
+  const operations = new Set(['/health/live', '/health/ready', ...(metricsEnabled ? ['/metrics'] : [])])
   return new Elysia({ name: 'scale-observe' })
-    .onRequest(({ request, set }) => {
+    .onRequest((ctx) => {
+      const { request, set } = ctx
       const given = request.headers.get('x-request-id')
-      const id = given && ID.test(given) ? given : crypto.randomUUID()
-      started.set(request, { id, at: performance.now() })
-      // The slow-query log reads the request id and route from here (core/observability/request-context.ts).
-      enterRequest({ reqId: id })
+      const id = given && ID.test(given) ? given : nextId()
       set.headers['x-request-id'] = id
       // While draining, a load balancer's keep-alive connection is closed after its answer, so
       // its next request opens a new connection, which goes elsewhere once this one stops listening.
@@ -53,24 +92,24 @@ export function observe(opts: { logger: Logger; metrics: HttpMetrics; logRequest
           'x-request-id': id,
         })
       }
+      if (operations.has((ctx as { path?: string }).path ?? new URL(request.url).pathname)) return
+      const o = ctx as Observed
+      o.reqId = id
+      o.startedAt = performance.now()
+      // The slow-query log reads the request id and route from here (core/observability/request-context.ts).
+      enterRequest({ reqId: id })
     })
     .onTransform({ as: 'global' }, ({ route }) => setRequestRoute(route))
     .onAfterResponse({ as: 'global' }, (ctx) => {
-      const s = started.get(ctx.request)
-      if (!s) return
-      const seconds = (performance.now() - s.at) / 1000
-      const route = (ctx as { route?: string }).route || 'unmatched'
+      const o = ctx as Observed
+      if (o.startedAt === undefined) return
+      const seconds = (performance.now() - o.startedAt) / 1000
+      const route = o.route || 'unmatched'
       const status = Number(ctx.set.status) || 200
-      if (metricsEnabled) {
-        metrics.requests.inc({ method: ctx.request.method, route, status })
-        metrics.latency.observe({ method: ctx.request.method, route }, seconds)
-      }
+      const method = ctx.request.method
+      if (metricsEnabled) record(method, route, status, seconds)
       if (logRequests) {
-        const user = (ctx as { user?: { userId: string } }).user
-        logger.info(
-          { reqId: s.id, method: ctx.request.method, route, status, ms: Math.round(seconds * 10000) / 10, userId: user?.userId },
-          'request',
-        )
+        logger.info({ reqId: o.reqId, method, route, status, ms: Math.round(seconds * 10000) / 10, userId: o.user?.userId }, 'request')
       }
     })
 }

@@ -1,17 +1,31 @@
 /** Structured JSON logs (pino), one line per event, with the request id where there is one. */
 import pino, { type Logger } from 'pino'
+import { createLogDestination } from './log-destination.ts'
 
 export type { Logger }
 
 /**
  * @param level pino level (`'info'`, `'silent'`, ...)
- * @param destination where lines go (tests capture them); stdout by default
+ * @param destination where lines go (tests capture them). By default stdout, written without
+ *   blocking (log-destination.ts): a busy request path never waits on the terminal or the log
+ *   collector. Await {@link flushLogs} before the process exits.
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     { level, base: { service: 'scale-runtime' }, timestamp: pino.stdTimeFunctions.isoTime, serializers: { err: safeError } },
-    destination,
+    destination ?? createLogDestination(),
   )
+}
+
+/** Write out every line still queued (a clean stop must lose none); resolves once written. */
+export function flushLogs(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      logger.flush(() => resolve())
+    } catch {
+      resolve()
+    }
+  })
 }
 
 /** SQLSTATE-style codes (PostgreSQL, PGlite). */

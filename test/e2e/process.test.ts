@@ -52,8 +52,19 @@ describe('npm start', () => {
       const ready = await fetch(`http://127.0.0.1:${port}/health/ready`)
       expect(ready.status).toBe(200)
       expect((await ready.json()).status).toBe('ready')
+      // Access log lines are written without blocking; a clean stop still writes every one.
+      for (let i = 0; i < 300; i++) await fetch(`http://127.0.0.1:${port}/v1/nope`, { headers: { 'x-request-id': `stop-${i}` } })
       proc.kill('SIGTERM')
       expect(await proc.exited).toBe(0)
+      let rest = ''
+      const reader = proc.stdout.getReader()
+      for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value)
+      const lines = rest
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l))
+      expect(lines.filter((l) => l.msg === 'request' && String(l.reqId).startsWith('stop-')).length).toBe(300)
+      expect(lines.some((l) => l.msg === 'stopped')).toBe(true)
     } finally {
       proc.kill('SIGKILL')
     }
