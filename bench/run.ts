@@ -96,6 +96,7 @@ async function main() {
       clients: { type: 'string' },
       streams: { type: 'string' },
       sockets: { type: 'string' },
+      'idle-sockets': { type: 'string' },
       'chat-db': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -103,7 +104,7 @@ async function main() {
   if (values.help) {
     console.log(
       `usage: npm run bench -- [${SCENARIOS.map((s) => s.name).join('|')} ...] [--duration s] [--rounds n] [--warmup s] [--connections n] [--no-variants] [--out file|-]\n` +
-        `       npm run bench -- ${CHAT_SCENARIOS.map((s) => s.name).join(' | ')} [--turns n] [--clients n] [--streams n] [--sockets n] [--chat-db memory|postgres] (not in the default set)`,
+        `       npm run bench -- ${CHAT_SCENARIOS.map((s) => s.name).join(' | ')} [--turns n] [--clients n] [--streams n] [--sockets n] [--idle-sockets n] [--chat-db memory|postgres] (not in the default set)`,
     )
     return
   }
@@ -123,6 +124,7 @@ async function main() {
       clients: n(values.clients),
       streams: n(values.streams),
       sockets: n(values.sockets),
+      idleSockets: n(values['idle-sockets']),
       database: values['chat-db'] as 'memory' | 'postgres' | undefined,
       log: (line) => console.error(line),
     })

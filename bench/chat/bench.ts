@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { createBenchDatabase, postgresDown, ADMIN_URL, type BenchDatabase } from '../postgres.ts'
 import { cores, pinned, pinning, rssMiB } from '../proc.ts'
 import { killAll, startServer, type Running } from '../stack.ts'
+import { runIdle, type IdleOutput } from './idle.ts'
 import type { ErrorTally, LatencyOutput, Spec, StreamsOutput, TurnTiming } from './load.ts'
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
@@ -27,6 +28,7 @@ const MAX_TOKENS = 4096
 export const CHAT_SCENARIOS = [
   { name: 'chat-latency', title: 'chat-latency: send → first delta and → done, WebSocket and HTTP SSE (fake provider, 0 ms/token)' },
   { name: 'chat-streams', title: 'chat-streams: concurrent reply streams over WebSocket on one instance (fake provider, 0 ms/token)' },
+  { name: 'chat-idle', title: 'chat-idle: authenticated idle WebSockets on one instance, then a ping frame on each' },
 ] as const
 export type ChatScenarioName = (typeof CHAT_SCENARIOS)[number]['name']
 export const isChatScenario = (name: string): name is ChatScenarioName => CHAT_SCENARIOS.some((s) => s.name === name)
@@ -46,6 +48,10 @@ export interface ChatOptions {
   sockets: number
   /** chat-streams: bursts of `streams`, one after the other (the first on the fresh process). @default 2 */
   bursts: number
+  /** chat-idle: sockets held open on the one instance. @default 19000 */
+  idleSockets: number
+  /** chat-idle: sockets per client process (each process has its own descriptor limit). @default 5000 */
+  idlePerProcess: number
   /**
    * The runtime's database: `memory` (embedded PGlite in memory, as the other bench stacks) or
    * `postgres` (a fresh database on BENCH_DATABASE_URL / TEST_DATABASE_URL, dropped afterwards).
@@ -70,6 +76,8 @@ export function chatOptions(o: Partial<ChatOptions> = {}, env = process.env): Ch
     streams: num(o.streams, 'BENCH_CHAT_STREAMS', 1000),
     sockets: num(o.sockets, 'BENCH_CHAT_SOCKETS', 1000),
     bursts: num(o.bursts, 'BENCH_CHAT_BURSTS', 2),
+    idleSockets: num(o.idleSockets, 'BENCH_CHAT_IDLE_SOCKETS', 19_000),
+    idlePerProcess: num(o.idlePerProcess, 'BENCH_CHAT_IDLE_PER_PROCESS', 5_000),
     database: database(o.database ?? env.BENCH_CHAT_DB ?? 'memory'),
     log: o.log,
   }
@@ -162,14 +170,25 @@ export interface BurstRow {
   errors: ErrorTally
 }
 
-export type ChatResult = ChatLatencyResult | ChatStreamsResult
+export interface ChatIdleResult {
+  name: 'chat-idle'
+  title: string
+  o: ChatOptions
+  out: IdleOutput
+  ping: Stat
+  checks: ServerChecks
+}
+
+export type ChatResult = ChatLatencyResult | ChatStreamsResult | ChatIdleResult
 
 /** Errors of a chat result: error frames, failed or wrong replies, unexpected closes, jobs left, server error log lines. */
 export function chatErrors(r: ChatResult): number {
   const own =
     r.name === 'chat-latency'
       ? r.rows.reduce((a, x) => a + x.errors.count, 0)
-      : r.out.errors.count + r.out.unexpectedCloses + r.bursts.reduce((a, b) => a + b.errors.count, 0)
+      : r.name === 'chat-idle'
+        ? r.out.failed + (r.out.opened - r.out.answered) + r.out.unexpectedCloses
+        : r.out.errors.count + r.out.unexpectedCloses + r.bursts.reduce((a, b) => a + b.errors.count, 0)
   return own + (r.checks.jobsLeft ?? 0) + r.checks.errorLogLines
 }
 
@@ -413,6 +432,25 @@ async function streamsScenario(s: Started, o: ChatOptions, load: number | undefi
   }
 }
 
+async function idleScenario(s: Started, o: ChatOptions, load: number | undefined, log: (l: string) => void): Promise<ChatIdleResult> {
+  const token = await register(s.run.base)
+  const out = await runIdle(
+    { base: s.run.base, token, sockets: o.idleSockets, perProcess: o.idlePerProcess, timeoutMs: 60_000 },
+    s.run,
+    load,
+    log,
+  )
+  await new Promise((r) => setTimeout(r, 500))
+  return {
+    name: 'chat-idle',
+    title: CHAT_SCENARIOS[2].title,
+    o,
+    out,
+    ping: stat(out.pingMs),
+    checks: { ...errorLog(s.logFile) },
+  }
+}
+
 let live: Started[] = []
 
 /** On an interrupted run: kill the chat servers and drop their databases. */
@@ -488,9 +526,8 @@ export async function runChat(names: readonly string[], opts: Partial<ChatOption
       let started = servers.get(s.name)
       if (started) process.kill(started.run.pid, 'SIGCONT')
       else servers.set(s.name, (started = await start(s.name, o, dir, pins.server, log)))
-      results.push(
-        s.name === 'chat-latency' ? await latencyScenario(started, o, pins.load, log) : await streamsScenario(started, o, pins.load, log),
-      )
+      const scenario = s.name === 'chat-latency' ? latencyScenario : s.name === 'chat-streams' ? streamsScenario : idleScenario
+      results.push(await scenario(started, o, pins.load, log))
       await stop(started)
       servers.delete(s.name)
     }

@@ -8,6 +8,7 @@ import {
   CHAT_SCENARIOS,
   chatErrors,
   type BurstRow,
+  type ChatIdleResult,
   type ChatLatencyResult,
   type ChatResult,
   type ChatStreamsResult,
@@ -54,7 +55,7 @@ function header(meta: ChatMeta, r: ChatResult): string[] {
   ]
 }
 
-function probe(r: ChatResult): string {
+function probe(r: ChatLatencyResult | ChatStreamsResult): string {
   const p = r.probe
   return p
     ? `\`GET /health/live\` sent every 100 ms (one at a time) during the measured phase: ${fmt(p.n)} answered, p50 ${ms(p.p50Ms)} ms, slowest ${ms(p.maxMs)} ms.`
@@ -132,6 +133,23 @@ function streams(r: ChatStreamsResult, meta: ChatMeta): string {
   return lines.join('\n')
 }
 
+function idle(r: ChatIdleResult, meta: ChatMeta): string {
+  const x = r.out
+  const grown = x.rssOpenMiB !== undefined && x.rssBeforeMiB !== undefined ? x.rssOpenMiB - x.rssBeforeMiB : undefined
+  const perSocketKiB = grown !== undefined && x.opened > 0 ? (grown * 1024) / x.opened : undefined
+  return [
+    ...header(meta, r),
+    '',
+    `${fmt(r.o.idleSockets)} WebSockets authenticated with one user's token (\`?token=\`) and held open on one instance, spread over ${fmt(x.processes)} client processes of up to ${fmt(r.o.idlePerProcess)} each (every process has its own descriptor limit), 100 opening at once per process. The server's RSS is the median of 9 readings over 2 s after 3 s of quiet, before any socket opens and once all are open; then every socket sends a \`ping\` frame and waits for its \`pong\` (60 s at most per phase).`,
+    '',
+    '| sockets open | failed to open | time to open all, ms | server RSS idle, MiB | with the sockets open, MiB | per socket, KiB | pings answered | ping → pong p50 / p99 / max ms | unexpected closes |',
+    '|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    `| ${fmt(x.opened)} | ${flag(x.failed)} | ${ms(x.openMs)} | ${fmt(x.rssBeforeMiB)} | ${fmt(x.rssOpenMiB)} | ${fmt(perSocketKiB, 1)} | ${fmt(x.answered)} of ${fmt(x.pinged)} | ${both(r.ping)} / ${ms(r.ping.max)} | ${flag(x.unexpectedCloses)} |`,
+    '',
+    `Server after the run: ${flag(r.checks.errorLogLines)} error lines in its log.`,
+  ].join('\n')
+}
+
 /** The sections the chat scenarios write: one per scenario and database. */
 export const CHAT_SECTIONS = CHAT_SCENARIOS.flatMap((s) => [s.name, `${s.name}-postgres`])
 
@@ -140,7 +158,7 @@ export function renderChat(results: ChatResult[], meta: ChatMeta): { name: strin
   return results.map((r) => {
     const pg = r.o.database === 'postgres'
     const name = pg ? `${r.name}-postgres` : r.name
-    const body = r.name === 'chat-latency' ? latency(r, meta) : streams(r, meta)
+    const body = r.name === 'chat-latency' ? latency(r, meta) : r.name === 'chat-streams' ? streams(r, meta) : idle(r, meta)
     const warn = chatErrors(r) > 0 ? '\n\n**⚠ This run had errors: its numbers are not comparable.**' : ''
     return { name, text: `${begin(name)}\n## ${r.title}${pg ? ', on PostgreSQL' : ''}\n\n${body}${warn}\n${end(name)}` }
   })

@@ -6,7 +6,7 @@
  * The RESULTS.md merging is checked too.
  */
 import { describe, expect, test } from 'bun:test'
-import { chatErrors, runChat, type ChatLatencyResult, type ChatStreamsResult } from '../../bench/chat/bench.ts'
+import { chatErrors, runChat, type ChatIdleResult, type ChatLatencyResult, type ChatStreamsResult } from '../../bench/chat/bench.ts'
 import { CHAT_SECTIONS, keepSections, mergeSections, renderChat } from '../../bench/chat/report.ts'
 import { postgresDown } from '../../bench/postgres.ts'
 
@@ -57,6 +57,20 @@ describe('chat bench (smoke)', () => {
       expect(sections.map((s) => s.name)).toEqual([`chat-latency${suffix}`, `chat-streams${suffix}`])
       expect(sections[0]!.text).toContain('| WebSocket | 20 |')
       expect(sections[1]!.text).toContain('burst 1 (fresh process)')
+    },
+    TIMEOUT,
+  )
+
+  test(
+    'chat-idle holds its sockets over several client processes and every one answers a ping',
+    async () => {
+      const [r] = (await runChat(['chat-idle'], { idleSockets: 60, idlePerProcess: 25, database })) as [ChatIdleResult]
+      expect(r.out.processes).toBe(3)
+      expect({ opened: r.out.opened, answered: r.out.answered, errors: chatErrors(r) }).toEqual({ opened: 60, answered: 60, errors: 0 })
+      expect(r.out.rssOpenMiB).toBeGreaterThan(0)
+      expect(r.ping.p50).toBeGreaterThan(0)
+      const [section] = renderChat([r], { date: 'today', cpu: 'cpu', cores: 2, pinned: true })
+      expect(section!.text).toContain('| 60 | 0 |')
     },
     TIMEOUT,
   )
