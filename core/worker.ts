@@ -1,19 +1,18 @@
 /**
  * `npm run worker`: the worker role. Same code and config as the api: loads the config,
- * opens the database, wires the same plugins and slots, then runs reply jobs from the queue
- * with the core's runner. Needs an llm dispatch backend with separate workers (`llm-queue`).
+ * opens the database, wires the same plugins and slots (assemble.ts, no route), then runs
+ * reply jobs from the queue with the core's runner. Needs an llm dispatch backend with separate workers (`llm-queue`).
  * With `WORKER_PORT` set it serves `/health/live`, `/health/ready` and `/metrics`, nothing
  * else. SIGTERM: stop taking jobs, finish those running (the plugin's drain deadline), exit.
  */
 import { Elysia } from 'elysia'
-import { createRuntime } from './app.ts'
+import { assembleCore } from './assemble.ts'
 import { loadConfig } from './config/load.ts'
 import { ScaleError } from './errors.ts'
 import { exitOnError } from './exit.ts'
 import { createLogger, flushLogs } from './observability/logger.ts'
 import type { JobRunner, LlmDispatch } from './ports/index.ts'
 import { operationRoutes } from './routes/operations.ts'
-import { detectRuntime } from './runtime/index.ts'
 import type { Listening } from './runtime/adapter.ts'
 
 /** A dispatch whose jobs can run in another process than the one that submitted them. */
@@ -27,21 +26,20 @@ const hasWorkers = (d: LlmDispatch): d is WorkerDispatch => typeof (d as Partial
 export async function main(): Promise<void> {
   const config = await loadConfig()
   const logger = createLogger(config.logging.level).child({ role: 'worker' })
-  const rt = await createRuntime(config, { logger, role: 'worker' })
-  const dispatch = rt.slots.llmDispatch
+  const core = await assembleCore(config, { logger, role: 'worker' })
+  const dispatch = core.slots.llmDispatch
   if (!hasWorkers(dispatch)) {
-    await rt.stop()
+    await core.stop()
     throw new ScaleError(
       'CONFIG_INVALID',
       'npm run worker needs an llm dispatch with separate workers; add llmQueue() to config.plugins (without it the api runs replies itself)',
     )
   }
-  await dispatch.startWorker(rt.runner)
+  await dispatch.startWorker(core.runner)
 
   let health: Listening | undefined
   if (process.env.WORKER_PORT !== undefined) {
-    const runtime = await detectRuntime()
-    health = await runtime.listen(new Elysia({ name: 'worker-health' }).use(operationRoutes(rt.deps)), {
+    health = await core.runtime.listen(new Elysia({ name: 'worker-health' }).use(operationRoutes(core.deps)), {
       port: Number(process.env.WORKER_PORT),
       hostname: config.server.hostname,
       maxRequestBodySize: 1024,
@@ -55,7 +53,7 @@ export async function main(): Promise<void> {
     if (++signals > 1) process.exit(1)
     logger.info({ signal }, 'worker stopping: no new jobs; finishing the running ones')
     await health?.stop(false)
-    await rt.stop()
+    await core.stop()
     logger.info('worker stopped')
     await flushLogs(logger)
     process.exit(0)
