@@ -1,6 +1,7 @@
 /** Default llm dispatch slot: runs reply jobs in this process, bounded, with replayable events. */
-import { ScaleError, isScaleError, quote } from '../errors.ts'
-import type { JobEvent, JobInfo, JobRunner, JobStatus, LlmDispatch, ReplyJob } from '../ports/llm-dispatch.ts'
+import { ScaleError, quote } from '../errors.ts'
+import type { JobEvent, JobInfo, JobRunner, LlmDispatch } from '../ports/llm-dispatch.ts'
+import { createRetention, fail, follow, newEntry, runEntry, type Entry } from './in-process-job.ts'
 
 export interface InProcessDispatchOptions {
   /** Jobs running at once. @default 32 */
@@ -12,24 +13,6 @@ export interface InProcessDispatchOptions {
   /** Told about runner failures that are not `ScaleError`s (clients only see `INTERNAL`). */
   onError?: (error: unknown, jobId: string) => void
 }
-
-interface Entry {
-  id: string
-  userId: string
-  conversationId: string
-  /** Dropped once the job has run, so a finished job keeps only its events. */
-  job?: ReplyJob
-  status: JobStatus
-  messageId?: string
-  events: JobEvent[]
-  ended: boolean
-  /** Subscribers waiting for the next event. */
-  wake: Set<() => void>
-  abort: AbortController
-}
-
-/** An event before the dispatch stamps it with `jobId` and `seq`. */
-type Bare<E> = E extends unknown ? Omit<E, 'jobId' | 'seq'> : never
 
 /**
  * The single-process llm dispatch: at most `concurrency` runners at once, then a FIFO waiting
@@ -52,9 +35,7 @@ export function createInProcessDispatch(opts: InProcessDispatchOptions = {}): Ll
   const jobs = new Map<string, Entry>()
   const waiting: Entry[] = []
   const active = new Set<Promise<void>>()
-  /** Finished jobs in the order they expire (retention is the same for all). */
-  const expiry: { id: string; at: number }[] = []
-  let sweepTimer: ReturnType<typeof setTimeout> | undefined
+  const retention = createRetention(eventRetentionMs, (id) => jobs.delete(id))
   let runner: JobRunner | undefined
   let stopped = false
   let running = 0
@@ -68,75 +49,20 @@ export function createInProcessDispatch(opts: InProcessDispatchOptions = {}): Ll
     return out
   }
 
-  const push = (e: Entry, ev: Bare<JobEvent>) => {
-    if (e.ended) return
-    const event = { ...ev, jobId: e.id, seq: e.events.length + 1 } as JobEvent
-    e.events.push(event)
-    if (event.type !== 'delta') e.ended = true
-    for (const wake of [...e.wake]) wake()
-    if (e.ended) retire(e)
-  }
-
-  const fail = (e: Entry, status: JobStatus, code: string, message: string) => {
-    if (e.ended) return
-    e.status = status
-    push(e, { type: 'error', code, message })
-  }
-
-  const retire = (e: Entry) => {
-    e.job = undefined
-    expiry.push({ id: e.id, at: Date.now() + eventRetentionMs })
-    sweep()
-  }
-
-  function sweep() {
-    if (sweepTimer || stopped || expiry.length === 0) return
-    sweepTimer = setTimeout(() => {
-      sweepTimer = undefined
-      const now = Date.now()
-      let n = 0
-      while (n < expiry.length && expiry[n]!.at <= now) jobs.delete(expiry[n++]!.id)
-      expiry.splice(0, n)
-      sweep()
-    }, Math.max(0, expiry[0]!.at - Date.now()))
-    sweepTimer.unref?.()
-  }
-
   async function run(e: Entry) {
-    const job = e.job!
-    const signal = e.abort.signal
     const started = Date.now()
     e.status = 'running'
     running++
     try {
-      for await (const ev of runner!(job, signal)) {
-        if (e.ended || signal.aborted) break
-        if (ev.type === 'delta') {
-          push(e, { type: 'delta', text: ev.text })
-        } else if (ev.type === 'done') {
-          e.status = 'done'
-          e.messageId = ev.messageId
-          push(e, { type: 'done', messageId: ev.messageId, usage: ev.usage })
-          break
-        }
-      }
-      if (!e.ended && signal.aborted) fail(e, 'cancelled', 'CANCELLED', 'the reply was cancelled')
-      else if (!e.ended) fail(e, 'failed', 'INTERNAL', 'the reply ended without finishing')
-    } catch (err) {
-      if (signal.aborted) fail(e, 'cancelled', 'CANCELLED', 'the reply was cancelled')
-      else if (isScaleError(err)) fail(e, 'failed', err.code, err.message)
-      else {
-        onError?.(err, e.id)
-        fail(e, 'failed', 'INTERNAL', 'the reply failed because of an internal error')
-      }
+      await runEntry(e, runner!, onError)
     } finally {
       running--
       avgRunMs = avgRunMs * 0.8 + (Date.now() - started) * 0.2
-      pump()
+      launchWaiting()
     }
   }
 
-  function pump() {
+  function launchWaiting() {
     while (!stopped && running < concurrency && waiting.length > 0) launch(waiting.shift()!)
   }
 
@@ -165,17 +91,7 @@ export function createInProcessDispatch(opts: InProcessDispatchOptions = {}): Ll
           { headers: { 'Retry-After': String(seconds) } },
         )
       }
-      const e: Entry = {
-        id: job.id,
-        userId: job.userId,
-        conversationId: job.conversationId,
-        job,
-        status: 'queued',
-        events: [],
-        ended: false,
-        wake: new Set(),
-        abort: new AbortController(),
-      }
+      const e = newEntry(job, (ended) => retention.retire(ended.id))
       jobs.set(job.id, e)
       if (running < concurrency) launch(e)
       else waiting.push(e)
@@ -189,26 +105,9 @@ export function createInProcessDispatch(opts: InProcessDispatchOptions = {}): Ll
 
     events(jobId, afterSeq, signal) {
       const e = jobs.get(jobId)
-      return (async function* () {
-        if (!e) throw new ScaleError('NOT_FOUND', `job ${quote(jobId)} not found (unknown, or its events have expired)`)
-        // Reading by index from a buffer that only grows: nothing is lost between replay and live.
-        let next = Math.max(0, Math.floor(afterSeq) || 0)
-        while (!signal?.aborted) {
-          while (next < e.events.length) {
-            yield e.events[next++]!
-            if (signal?.aborted) return
-          }
-          if (e.ended) return
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              e.wake.delete(done)
-              signal?.removeEventListener('abort', done)
-              resolve()
-            }
-            e.wake.add(done)
-            signal?.addEventListener('abort', done, { once: true })
-          })
-        }
+      if (e) return follow(e, afterSeq, signal)
+      return (async function* (): AsyncGenerator<JobEvent> {
+        throw new ScaleError('NOT_FOUND', `job ${quote(jobId)} not found (unknown, or its events have expired)`)
       })()
     },
 
@@ -236,8 +135,7 @@ export function createInProcessDispatch(opts: InProcessDispatchOptions = {}): Ll
           e.abort.abort(reason)
           fail(e, 'failed', reason.code, reason.message)
         }
-        clearTimeout(sweepTimer)
-        sweepTimer = undefined
+        retention.stop()
       }
       await Promise.allSettled([...active])
     },

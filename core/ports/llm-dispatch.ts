@@ -9,6 +9,7 @@
  * Left out on purpose: which provider answers and how the reply is stored (the runner's
  * job, given to `start`).
  */
+import type { Tier } from '../types.ts'
 import type { Turn } from './session.ts'
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
@@ -17,7 +18,7 @@ export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
 export interface ReplyJob {
   id: string
   userId: string
-  tier: string
+  tier: Tier
   conversationId: string
   /** The user message this job answers. */
   userMessageId: string

@@ -3,7 +3,7 @@
  * heartbeats: counts by state, a job's position, and admission (a send is refused at once
  * when its tier's line, or the whole line beyond what the live workers can run, is too long).
  */
-import { ScaleError, type RedisClient } from 'scale-runtime/plugin'
+import { ScaleError, type RedisClient, type Tier } from 'scale-runtime/plugin'
 import type { QueueKeys, ResolvedQueueOptions } from './options.ts'
 
 /** How long the live workers' capacity is reused between sends. */
@@ -26,7 +26,7 @@ const sumSlots = (members: string[]) => members.reduce((n, m) => n + (Number(m.s
 
 export function createLine({ command, keys, options: o, localSlots }: LineDeps) {
   const bullKey = (s: string) => `${keys.bullPrefix}:${keys.bullQueue}:${s}`
-  const priorityOf = (tier: string) => o.priorities[tier as 'free'] ?? o.priorities.free
+  const priorityOf = (tier: Tier) => o.priorities[tier] ?? o.priorities.free
   let capacity = { at: 0, slots: 0 }
 
   return {
@@ -60,7 +60,7 @@ export function createLine({ command, keys, options: o, localSlots }: LineDeps) 
     },
 
     /** Resolves when a job of `tier` may join the line; throws `OVERLOADED` with a Retry-After otherwise. One round trip. */
-    async admit(tier: string): Promise<void> {
+    async admit(tier: Tier): Promise<void> {
       const now = Date.now()
       const priority = priorityOf(tier)
       // BullMQ scores a prioritized job `priority * 2^32 + counter`: one tier's line is one score range.
@@ -76,7 +76,7 @@ export function createLine({ command, keys, options: o, localSlots }: LineDeps) 
       if (fresh) capacity = { at: now, slots: sumSlots((r?.[4]?.[1] as string[]) ?? []) }
       const slots = Math.max(capacity.slots, localSlots())
 
-      const tierLimit = o.maxWaiting[tier as 'free']
+      const tierLimit = o.maxWaiting[tier]
       const tierWaiting = Number(r?.[3]?.[1] ?? 0)
       if (tierLimit !== undefined && tierWaiting >= tierLimit) {
         const seconds = retryAfter(tierWaiting - tierLimit + 1, slots)
