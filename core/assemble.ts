@@ -207,6 +207,7 @@ async function buildServices(
     tokens,
     limiter: slots.rateLimit,
     refused: metrics.rateLimited,
+    session: slots.session,
     // The socket peer is a runtime fact: the adapter that received the request knows it.
     clientAddress: (request) => parts.server.listening?.clientAddress(request),
   })

@@ -58,7 +58,9 @@ export default defineScale({
   cache: { ttl: { user: '1 m', conversations: '2 m', conversation: '1 m', messages: '1 m' } },
 
   plugins: [
-    sessionRedis({ ttl: '1 d' }),
+    // readAhead: replica-router reads its write marks from the session on every read, so
+    // the session comes in the same round trip as the rate-limit check.
+    sessionRedis({ ttl: '1 d', readAhead: true }),
     // While Redis is unreachable or slow, each instance limits on its own (up to 2x the
     // limit across both) and goes back to Redis by itself when it answers again. Other
     // policies: 'open', 'closed' (503), also per route group (plugins/ratelimit-redis/README.md).

@@ -13,6 +13,7 @@ import type { Counter } from 'prom-client'
 import type { ResolvedConfig } from '../config/resolved.ts'
 import { ScaleError, unauthorized } from '../errors.ts'
 import type { RateLimitDecision, RateLimiter, RateLimitRule } from '../ports/rate-limiter.ts'
+import type { SessionStore } from '../ports/session.ts'
 import type { Principal, TokenService } from '../services/tokens.ts'
 import { clientIp } from './client-ip.ts'
 
@@ -108,6 +109,8 @@ export interface AccessDeps {
   refused: Counter<'group'>
   /** The socket peer of a request, from the runtime adapter; undefined for in-process requests. */
   clientAddress?: (request: Request) => string | undefined
+  /** A store with `prefetch` has the user's session read in the same tick as the charge (one round trip for both). */
+  session?: SessionStore
 }
 
 export interface Access {
@@ -128,10 +131,11 @@ export interface Access {
  * const d = await access.charge(user, 'chat')
  * if (!d.allowed) throw rateLimited(d, 'chat')
  */
-export function createAccess({ config, tokens, limiter, refused, clientAddress }: AccessDeps): Access {
+export function createAccess({ config, tokens, limiter, refused, clientAddress, session }: AccessDeps): Access {
   const rules = tierRules(config)
   const anonymousRule: RateLimitRule = { limit: config.anonymous.requestsPerMinute, windowMs: MINUTE }
   const hops = config.server.trustedProxyHops
+  if (!session?.prefetch) session = undefined
   // Label children resolved once, not per refusal.
   const counters = new Map<string, { inc(): void }>()
   const refuse = (group: string) => {
@@ -153,7 +157,10 @@ export function createAccess({ config, tokens, limiter, refused, clientAddress }
     async charge(user, group, cost = 1) {
       const rule = rules[user.tier]?.[group]
       if (!rule) throw new Error(`no rate-limit rule for tier ${user.tier}, group ${group}`)
-      return counted(await limiter.consume(`u:${user.userId}:${group}`, rule, { group, cost }), group)
+      const decision = limiter.consume(`u:${user.userId}:${group}`, rule, { group, cost })
+      // Same tick as the limiter's command: on one auto-pipelined connection both go in one write.
+      session?.prefetch?.(user.userId)
+      return counted(await decision, group)
     },
     async chargeAddress(request) {
       const ip = clientIp(clientAddress?.(request), request.headers.get('x-forwarded-for'), hops)

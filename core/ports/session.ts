@@ -24,6 +24,12 @@ export interface ConversationBuffer {
 
 export interface SessionStore {
   get(userId: string): Promise<SessionData | null>
+  /**
+   * Optional: start reading `userId`'s session now, so that a `get` later in the same request
+   * costs no round trip of its own. The runtime calls it in the same tick as the request's
+   * rate-limit check, so a store on the same connection sends both in one write.
+   */
+  prefetch?(userId: string): void
   /** Merge `fields` into the session (a `null` value deletes the field); returns the new data. */
   patch(userId: string, fields: SessionData): Promise<SessionData>
   delete(userId: string): Promise<void>

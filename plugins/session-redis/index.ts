@@ -10,6 +10,12 @@ export { createRedisSessionStore, type RedisSessionStoreOptions } from './store.
 export interface SessionRedisOptions {
   /** Sliding TTL of sessions and conversation buffers (each read or write restarts it). @default '1 d' */
   ttl?: Duration
+  /**
+   * Read each request's session in the same round trip as its rate-limit check, for setups
+   * that read the session on most requests (replica-router with write marks in the session).
+   * @default false
+   */
+  readAhead?: boolean
 }
 
 /**
@@ -26,7 +32,7 @@ export default function sessionRedis(options: SessionRedisOptions = {}): ScalePl
   return {
     manifest: { name: 'session-redis', core: '^0.1.0', provides: ['session'], requires: { services: ['redis'] } },
     setup: (ctx) => ({
-      slots: { session: createRedisSessionStore({ redis: ctx.redis!, keyPrefix: ctx.config.redis.keyPrefix, ttlMs }) },
+      slots: { session: createRedisSessionStore({ redis: ctx.redis!, keyPrefix: ctx.config.redis.keyPrefix, ttlMs, readAhead: options.readAhead }) },
     }),
   }
 }

@@ -20,7 +20,16 @@ export interface RedisSessionStoreOptions extends SessionStoreOptions {
   redis: RedisClient
   /** @default 'scale:' */
   keyPrefix?: string
+  /**
+   * Read each request's session together with its rate-limit check (`prefetch`), for setups
+   * that read the session on most requests (replica-router's write marks). @default false
+   */
+  readAhead?: boolean
 }
+
+/** A session read started by `prefetch`, for the next `get` of that user within `READ_AHEAD_MS`. */
+const READ_AHEAD_MS = 1000
+const READ_AHEAD_KEYS = 10_000
 
 const lua = (name: string) => loadScript(new URL(`./lua/${name}.lua`, import.meta.url))
 const scripts = {
@@ -64,13 +73,38 @@ export function createRedisSessionStore(opts: RedisSessionStoreOptions): Session
     }
   }
 
+  async function read(userId: string): Promise<SessionData | null> {
+    const flat = await call('get', () => runScript<string[]>(redis, scripts.get, [sessionKey(userId)], [ttlArg]))
+    return flat.length ? fromFlat(flat) : null
+  }
+
+  // Reads started ahead, each used by one `get` at most; a write for the user drops its entry.
+  const ahead = new Map<string, { at: number; data: Promise<SessionData | null> }>()
+  function prefetch(userId: string): void {
+    if (redis.status !== 'ready') return
+    if (ahead.size >= READ_AHEAD_KEYS) ahead.delete(ahead.keys().next().value!)
+    const data = read(userId)
+    data.catch(() => {}) // a failed read ahead is retried by the get that wanted it
+    ahead.set(userId, { at: Date.now(), data })
+  }
+
   return {
     async get(userId) {
-      const flat = await call('get', () => runScript<string[]>(redis, scripts.get, [sessionKey(userId)], [ttlArg]))
-      return flat.length ? fromFlat(flat) : null
+      const a = ahead.get(userId)
+      if (a) {
+        ahead.delete(userId)
+        if (Date.now() - a.at < READ_AHEAD_MS) {
+          const data = await a.data.catch(() => undefined)
+          if (data !== undefined) return data
+        }
+      }
+      return read(userId)
     },
 
+    ...(opts.readAhead ? { prefetch } : {}),
+
     async patch(userId, fields) {
+      ahead.delete(userId)
       const del: string[] = []
       const set: string[] = []
       for (const [field, value] of Object.entries(fields)) {
@@ -84,6 +118,7 @@ export function createRedisSessionStore(opts: RedisSessionStoreOptions): Session
     },
 
     async delete(userId) {
+      ahead.delete(userId)
       await call('delete', () => redis.del(sessionKey(userId)))
     },
 
