@@ -1,13 +1,14 @@
 /**
  * Chat turns: store the user's message, build the context, submit the reply job; and the
- * job read, events and cancel operations, each limited to the job's owner.
+ * job read, events and cancel operations, each limited to the job's owner. Answers are in
+ * the domain's terms; the routes choose statuses and keep idempotent answers.
  */
 import type { ResolvedConfig } from '../config/resolved.ts'
 import { conflict, notFound } from '../errors.ts'
-import type { JobEvent, JobInfo, LlmDispatch } from '../ports/llm-dispatch.ts'
+import type { JobEvent, JobInfo, JobStatus, LlmDispatch } from '../ports/llm-dispatch.ts'
 import type { SessionStore } from '../ports/session.ts'
-import type { ConversationService } from '../services/conversations.ts'
-import { fingerprintOf, type IdempotencyService, type KeyedRequest, type StoredAnswer } from '../services/idempotency.ts'
+import type { ConversationService, MessageView } from '../services/conversations.ts'
+import { fingerprintOf, type KeyedRequest } from '../services/idempotency.ts'
 import type { Principal } from '../services/tokens.ts'
 import { contextFor } from './context.ts'
 
@@ -16,7 +17,28 @@ export interface ChatDeps {
   session: SessionStore
   dispatch: LlmDispatch
   conversations: ConversationService
-  idempotency: IdempotencyService
+}
+
+/** What a send made: the stored user message and the reply job it started. */
+export interface Sent {
+  message: MessageView
+  job: { id: string; status: JobStatus }
+}
+
+/**
+ * The keyed request of a send, for the first-answer store: a repeat of the same send (same
+ * conversation, same content) gets the first answer; the key with other content in this
+ * conversation is IDEMPOTENCY_KEY_REUSED; in another conversation it is another key. The
+ * HTTP `Idempotency-Key` and the WebSocket `clientId` share it.
+ */
+export async function sendRequest(
+  user: Principal,
+  conversationId: string,
+  content: string,
+  key: string | undefined,
+): Promise<KeyedRequest | undefined> {
+  if (key === undefined) return undefined
+  return { userId: user.userId, scope: `send:${conversationId}`, key, fingerprint: await fingerprintOf({ content }) }
 }
 
 /** How long a conversation's reply lock lives unless the running job extends it. */
@@ -25,7 +47,7 @@ export const lockTtl = (config: ResolvedConfig) => config.llm.timeoutMs + 60_000
 /** The conversation's reply lock. The owner is part of the key, so nobody else can hold it. */
 const lockKey = (userId: string, conversationId: string) => `reply:${userId}:${conversationId}`
 
-export function createChatService({ config, session, dispatch, conversations, idempotency }: ChatDeps) {
+export function createChatService({ config, session, dispatch, conversations }: ChatDeps) {
   const ttl = lockTtl(config)
 
   async function owned(user: Principal, jobId: string): Promise<JobInfo> {
@@ -35,27 +57,11 @@ export function createChatService({ config, session, dispatch, conversations, id
   }
 
   return {
-    /**
-     * Start a reply to `content`. With `idempotencyKey`, a repeat of the same send (same
-     * conversation, same content) gets the first answer; the key with other content in this
-     * conversation is IDEMPOTENCY_KEY_REUSED; in another conversation it is another key.
-     */
-    async send(user: Principal, conversationId: string, content: string, idempotencyKey?: string): Promise<StoredAnswer> {
-      const keyed: KeyedRequest | undefined = idempotencyKey
-        ? { userId: user.userId, scope: `send:${conversationId}`, key: idempotencyKey, fingerprint: await fingerprintOf({ content }) }
-        : undefined
-      if (keyed) {
-        const first = await idempotency.get(keyed)
-        if (first) return first
-      }
+    /** Store `content` as the user's message and start the reply; CONFLICT while another reply runs in the conversation. */
+    async send(user: Principal, conversationId: string, content: string): Promise<Sent> {
       const key = lockKey(user.userId, conversationId)
       const token = await session.acquireLock(key, ttl)
-      if (!token) {
-        // A repeat that raced its first attempt: the first answer, once stored, wins over 409.
-        const first = keyed && (await idempotency.get(keyed))
-        if (first) return first
-        throw conflict('a reply is already being generated in this conversation; wait for it to finish or cancel it')
-      }
+      if (!token) throw conflict('a reply is already being generated in this conversation; wait for it to finish or cancel it')
       let submitted = false
       try {
         const message = await conversations.addMessage(user.userId, conversationId, { role: 'user', content })
@@ -81,14 +87,7 @@ export function createChatService({ config, session, dispatch, conversations, id
           createdAt: Date.now(),
         })
         submitted = true
-        const answer: StoredAnswer = {
-          status: 202,
-          body: {
-            message: { id: message.id, role: message.role, content: message.content, createdAt: message.createdAt },
-            job: { id: job.id, status: job.status },
-          },
-        }
-        return keyed ? await idempotency.put(keyed, answer) : answer
+        return { message, job: { id: job.id, status: job.status } }
       } finally {
         // Once submitted, the job owns the lock and releases it when it ends.
         if (!submitted) await session.releaseLock(key, token).catch(() => false)

@@ -29,10 +29,10 @@ const JobRef = {
     status: { type: 'string', enum: ['queued', 'running', 'done', 'failed', 'cancelled'] },
   },
 }
-/** The 202's message: the stored user message (without `conversationId`, which the path already gives). */
+/** The 202's message: the stored user message, as the message list gives it. */
 const UserMessage = {
   type: 'object',
-  required: ['id', 'role', 'content', 'createdAt'],
+  required: ['id', 'conversationId', 'role', 'content', 'createdAt'],
   properties: {
     id: { type: 'string' },
     conversationId: { type: 'string' },

@@ -3,13 +3,14 @@
  * with `Accept: text/event-stream`), and the reply job's status, events and cancel.
  */
 import { Elysia, t } from 'elysia'
+import { sendRequest } from '../chat/service.ts'
 import type { AppDeps } from '../http/deps.ts'
 import { sseResponse } from '../http/sse.ts'
 import { ScaleError } from '../errors.ts'
 import { IdParams } from './conversations.ts'
 
 const JobParams = t.Object({ id: t.String({ format: 'uuid', description: 'a job id (UUID)' }) })
-const JobStatus = t.Union(['queued', 'running', 'done', 'failed', 'cancelled'].map((s) => t.Literal(s)))
+const JobStatus = t.Union([t.Literal('queued'), t.Literal('running'), t.Literal('done'), t.Literal('failed'), t.Literal('cancelled')])
 const Job = t.Object({
   id: t.String(),
   status: JobStatus,
@@ -29,19 +30,21 @@ function afterSeq(header: string | undefined, query: number | undefined): number
   return Math.max(fromHeader, query ?? 0)
 }
 
-export function chatRoutes({ guard, slots, chat }: AppDeps) {
+export function chatRoutes({ guard, chat, idempotency }: AppDeps) {
   return new Elysia({ name: 'routes-chat', prefix: '/v1', tags: ['chat'] })
     .use(guard)
     .post(
       '/conversations/:id/messages',
       async ({ params, body, headers, user, set, request }) => {
-        const answer = await chat.send(user, params.id, body.content, headers['idempotency-key'])
+        const keyed = await sendRequest(user, params.id, body.content, headers['idempotency-key'])
+        const answer = await idempotency.once(keyed, async () => ({ status: 202, body: await chat.send(user, params.id, body.content) }))
         if (!wantsStream(headers.accept)) {
           set.status = answer.status
           return answer.body
         }
-        const jobId = (answer.body as { job: { id: string } }).job.id
-        return sseResponse((signal) => slots.llmDispatch.events(jobId, 0, signal), request.signal, 200, { 'x-job-id': jobId })
+        const jobId = answer.body.job.id
+        const open = await chat.openEvents(user, jobId)
+        return sseResponse((signal) => open(0, signal), request.signal, 200, { 'x-job-id': jobId })
       },
       {
         auth: 'chat',

@@ -8,6 +8,7 @@
  * A runtime-neutral {@link SocketRoute}: the runtime adapter (core/runtime/) serves it.
  */
 import { type ClientFrame, type ProtocolError, parseFrame } from '../chat/frames.ts'
+import { sendRequest } from '../chat/service.ts'
 import { createSocketSink, type SocketSink } from '../chat/socket-sink.ts'
 import { databaseUnavailable } from '../db/errors.ts'
 import { ScaleError, isScaleError } from '../errors.ts'
@@ -25,7 +26,7 @@ interface Conn {
   close(code: number, reason: string): void
 }
 
-export function wsRoutes({ config, tokens, access, chat, metrics, logger, drain }: AppDeps) {
+export function wsRoutes({ config, tokens, access, chat, idempotency, metrics, logger, drain }: AppDeps) {
   const allowed = config.server.allowedOrigins
   const conns = new Map<string, Conn>()
   const sockets = new Map<string, { close(code: number, reason: string): void }>()
@@ -53,11 +54,15 @@ export function wsRoutes({ config, tokens, access, chat, metrics, logger, drain 
           c.sink.write({ type: 'rate_limited', retryAfterMs: d.retryAfterMs, clientId: frame.clientId })
           return
         }
-        const answer = await chat.send(c.user, frame.conversationId, frame.content, frame.clientId)
-        const body = answer.body as { message: { id: string }; job: { id: string } }
-        c.sink.write({ type: 'accepted', clientId: frame.clientId, jobId: body.job.id, messageId: body.message.id })
-        const open = await chat.openEvents(c.user, body.job.id)
-        stream(c, body.job.id, open, 0)
+        // Stored as the HTTP send's 202, so a key is answered alike on either channel.
+        const keyed = await sendRequest(c.user, frame.conversationId, frame.content, frame.clientId)
+        const { body: sent } = await idempotency.once(keyed, async () => ({
+          status: 202,
+          body: await chat.send(c.user, frame.conversationId, frame.content),
+        }))
+        c.sink.write({ type: 'accepted', clientId: frame.clientId, jobId: sent.job.id, messageId: sent.message.id })
+        const open = await chat.openEvents(c.user, sent.job.id)
+        stream(c, sent.job.id, open, 0)
         return
       }
       case 'resume': {

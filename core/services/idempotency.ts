@@ -6,13 +6,13 @@
  * request's answer.
  */
 import { and, eq } from 'drizzle-orm'
-import { ScaleError, quote } from '../errors.ts'
+import { ScaleError, isScaleError, quote } from '../errors.ts'
 import { idempotencyKeys } from '../db/schema.ts'
 import type { DbRouter } from '../ports/db-router.ts'
 
-export interface StoredAnswer {
+export interface StoredAnswer<Body = unknown> {
   status: number
-  body: unknown
+  body: Body
 }
 
 /** One keyed request: who, which operation on which target, the client's key, and what was asked. */
@@ -51,7 +51,7 @@ export function createIdempotencyService(router: DbRouter) {
     return { status: row.status, body: row.body }
   }
 
-  return {
+  const store = {
     /** The first answer to this request, if there is one; IDEMPOTENCY_KEY_REUSED if the key went with another request. */
     get: read,
     /** Store the first answer; a concurrent repeat that stored first wins, and its answer is returned. */
@@ -63,6 +63,28 @@ export function createIdempotencyService(router: DbRouter) {
         .onConflictDoNothing()
         .returning({ status: idempotencyKeys.status, body: idempotencyKeys.body })
       return rows[0] ?? (await read(r)) ?? answer
+    },
+  }
+
+  return {
+    ...store,
+    /**
+     * Answer a request once: without a key, `answer()`; with one, the first answer stored for
+     * it, else `answer()`, stored. A repeat that raced its first attempt and was refused with
+     * 409 (the first still running) gets the first answer once it is stored.
+     */
+    async once<Body>(r: KeyedRequest | undefined, answer: () => Promise<StoredAnswer<Body>>): Promise<StoredAnswer<Body>> {
+      if (!r) return answer()
+      // The stored body is what `answer()` gave for this request (the fingerprint matched).
+      const first = (await read(r)) as StoredAnswer<Body> | undefined
+      if (first) return first
+      try {
+        return (await store.put(r, await answer())) as StoredAnswer<Body>
+      } catch (e) {
+        const raced = isScaleError(e) && e.code === 'CONFLICT' && ((await read(r)) as StoredAnswer<Body> | undefined)
+        if (raced) return raced
+        throw e
+      }
     },
   }
 }

@@ -39,6 +39,9 @@ describeEachDatabase(
       const sent = await api.post(`/v1/conversations/${conv}/messages`, { content: 'hello there' }, token)
       expect(sent.status).toBe(202)
       expect(sent.body.message).toMatchObject({ role: 'user', content: 'hello there' })
+      // The message as the message list gives it (API changelog: message objects carry conversationId).
+      expect(sent.body.message).toEqual((await messages(conv, token))[0])
+      expect(sent.body.message.conversationId).toBe(conv)
       expect(['queued', 'running']).toContain(sent.body.job.status)
 
       const evs = await events(sent.body.job.id, token)
