@@ -24,7 +24,10 @@ export default defineScale({
   },
   anonymous: { requestsPerMinute: 60 },
 
-  plugins: [
-    // sessionRedis(), rateLimitRedis(), cache(), poolTuner(), llmQueue(), replicaRouter()
-  ],
+  // The six plugins of this repository, each imported from plugins/<name>/index.ts (see
+  // config/examples/cluster.ts, which uses them all): sessionRedis, rateLimitRedis and cache
+  // (slots shared over Redis), llmQueue (replies on worker processes), poolTuner (pool sizes
+  // from the server's budget) and replicaRouter (reads on replicas). Packages work too:
+  // ['scale-plugin-audit-log', { path: './data/audit.log' }].
+  plugins: [],
 })

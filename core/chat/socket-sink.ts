@@ -30,7 +30,7 @@ export interface SocketSink {
   /** Send one frame; false once the socket is closed. */
   write(frame: object): boolean
   /** Forward a job's events to the socket, replacing any stream of the same job. */
-  pump(jobId: string, events: (signal: AbortSignal) => AsyncIterable<JobEvent>, onError: (e: unknown) => void): Promise<void>
+  relay(jobId: string, events: (signal: AbortSignal) => AsyncIterable<JobEvent>, onError: (e: unknown) => void): Promise<void>
   /** Call from the socket's `drain` handler. */
   drained(): void
   /** Call from the socket's `pong` handler, with the pong's payload. */
@@ -148,7 +148,7 @@ export function createSocketSink(socket: SinkSocket, opts: { maxBufferedBytes: n
 
   return {
     write,
-    async pump(jobId, events, onError) {
+    async relay(jobId, events, onError) {
       streams.get(jobId)?.abort()
       const abort = new AbortController()
       streams.set(jobId, abort)

@@ -7,7 +7,7 @@ import { sendRequest } from '../chat/service.ts'
 import type { AppDeps } from '../http/deps.ts'
 import { sseResponse } from '../http/sse.ts'
 import { ScaleError } from '../errors.ts'
-import { IdParams } from './conversations.ts'
+import { IdParams } from './schemas.ts'
 
 const JobParams = t.Object({ id: t.String({ format: 'uuid', description: 'a job id (UUID)' }) })
 const JobStatus = t.Union([t.Literal('queued'), t.Literal('running'), t.Literal('done'), t.Literal('failed'), t.Literal('cancelled')])

@@ -2,17 +2,9 @@
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../http/deps.ts'
 import { cachedJson } from '../http/etag.ts'
+import { Conversation, IdParams, Message } from './schemas.ts'
 
-export const Conversation = t.Object({ id: t.String(), title: t.String(), createdAt: t.String(), updatedAt: t.String() })
-export const Message = t.Object({
-  id: t.String(),
-  conversationId: t.String(),
-  role: t.Union([t.Literal('user'), t.Literal('assistant')]),
-  content: t.String(),
-  createdAt: t.String(),
-})
-export const IdParams = t.Object({ id: t.String({ format: 'uuid', description: 'a conversation id (UUID)' }) })
-export const Page = t.Object(
+const Page = t.Object(
   {
     limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20, description: '1 to 100' })),
     cursor: t.Optional(t.String({ maxLength: 512 })),

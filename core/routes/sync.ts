@@ -1,7 +1,7 @@
 /** `GET /v1/sync`: everything that changed since the cursor. */
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../http/deps.ts'
-import { Conversation, Message } from './conversations.ts'
+import { Conversation, Message } from './schemas.ts'
 
 export function syncRoutes({ guard, sync }: AppDeps) {
   return new Elysia({ name: 'routes-sync', prefix: '/v1', tags: ['sync'] })

@@ -37,7 +37,7 @@ export function wsRoutes({ config, tokens, access, chat, idempotency, metrics, l
   const userSockets = createUserSockets(tokens, config.auth.revocationCheckMs, logger)
 
   const stream = (c: Conn, jobId: string, open: (after: number, signal: AbortSignal) => AsyncIterable<JobEvent>, afterSeq: number) =>
-    void c.sink.pump(
+    void c.sink.relay(
       jobId,
       (signal) => open(afterSeq, signal),
       (e) => c.sink.write(errorFrame(e, { jobId })),

@@ -35,9 +35,9 @@ export interface QueueDispatch extends LlmDispatch {
 const IDLE_CHECK_MS = 10_000
 
 export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
-  const { options: o, command, logger } = d
-  const keys = queueKeys(o)
-  const store = createJobStore(keys, o)
+  const { options, command, logger } = d
+  const keys = queueKeys(options)
+  const store = createJobStore(keys, options)
   const opened: RedisClient[] = []
   const open = (name: string, overrides: Partial<RedisOptions>) => {
     const c = d.open(name, overrides)
@@ -79,7 +79,7 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
   const line = createLine({
     command,
     keys,
-    options: o,
+    options,
     localSlots: () => worker?.concurrency ?? 0,
   })
   const metrics: QueueMetrics | undefined =
@@ -105,7 +105,7 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
         subscriber: open('llm-queue:cancel', { maxRetriesPerRequest: null, commandTimeout: undefined, enableAutoPipelining: false }),
         keys,
         store,
-        options: o,
+        options,
         logger,
         metrics,
         onStart(id) {
@@ -125,7 +125,7 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
       if (runner) throw new ScaleError('INTERNAL', 'the llm dispatch was started twice')
       runner = r
       await getQueue()
-      if (o.worker === 'inline') await startWorker(r)
+      if (options.worker === 'inline') await startWorker(r)
     },
 
     startWorker,
@@ -146,10 +146,10 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
         await q.add('reply', job, {
           jobId: job.id,
           priority: line.priorityOf(job.tier),
-          attempts: o.attempts,
-          backoff: { type: 'exponential', delay: o.backoffMs },
-          removeOnComplete: o.keepCompleted,
-          removeOnFail: o.keepFailed,
+          attempts: options.attempts,
+          backoff: { type: 'exponential', delay: options.backoffMs },
+          removeOnComplete: options.keepCompleted,
+          removeOnFail: options.keepFailed,
         })
       } catch (e) {
         await command.del(keys.job(job.id)).catch(() => {})

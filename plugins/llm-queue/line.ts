@@ -24,9 +24,9 @@ const retryAfter = (over: number, slots: number) =>
 
 const sumSlots = (members: string[]) => members.reduce((n, m) => n + (Number(m.split('|')[1]) || 0), 0)
 
-export function createLine({ command, keys, options: o, localSlots }: LineDeps) {
+export function createLine({ command, keys, options, localSlots }: LineDeps) {
   const bullKey = (s: string) => `${keys.bullPrefix}:${keys.bullQueue}:${s}`
-  const priorityOf = (tier: Tier) => o.priorities[tier] ?? o.priorities.free
+  const priorityOf = (tier: Tier) => options.priorities[tier] ?? options.priorities.free
   let capacity = { at: 0, slots: 0 }
 
   return {
@@ -76,7 +76,7 @@ export function createLine({ command, keys, options: o, localSlots }: LineDeps) 
       if (fresh) capacity = { at: now, slots: sumSlots((r?.[4]?.[1] as string[]) ?? []) }
       const slots = Math.max(capacity.slots, localSlots())
 
-      const tierLimit = o.maxWaiting[tier]
+      const tierLimit = options.maxWaiting[tier]
       const tierWaiting = Number(r?.[3]?.[1] ?? 0)
       if (tierLimit !== undefined && tierWaiting >= tierLimit) {
         const seconds = retryAfter(tierWaiting - tierLimit + 1, slots)
@@ -86,11 +86,11 @@ export function createLine({ command, keys, options: o, localSlots }: LineDeps) 
       }
       const waiting = Number(r?.[0]?.[1] ?? 0) + Number(r?.[1]?.[1] ?? 0)
       const active = Number(r?.[2]?.[1] ?? 0)
-      if (waiting + active < o.maxQueued + slots) return
-      const seconds = retryAfter(waiting - o.maxQueued + 1, slots)
+      if (waiting + active < options.maxQueued + slots) return
+      const seconds = retryAfter(waiting - options.maxQueued + 1, slots)
       throw new ScaleError(
         'OVERLOADED',
-        `too many replies in line (${waiting} waiting, ${active} running, limit ${o.maxQueued} waiting beyond ${slots} worker slots); retry in ${seconds} s`,
+        `too many replies in line (${waiting} waiting, ${active} running, limit ${options.maxQueued} waiting beyond ${slots} worker slots); retry in ${seconds} s`,
         { headers: { 'Retry-After': String(seconds) } },
       )
     },

@@ -83,34 +83,34 @@ export interface ResolvedQueueOptions {
   maxWaiting: Partial<Record<Tier, number>>
 }
 
-export function resolveQueueOptions(o: LlmQueueOptions, config: Pick<ResolvedConfig, 'llm' | 'redis'>): ResolvedQueueOptions {
+export function resolveQueueOptions(given: LlmQueueOptions, config: Pick<ResolvedConfig, 'llm' | 'redis'>): ResolvedQueueOptions {
   return {
-    worker: o.worker ?? 'none',
-    concurrency: o.concurrency ?? config.llm.concurrency,
-    maxQueued: o.maxQueued ?? config.llm.maxQueued,
-    eventRetentionMs: o.eventRetention === undefined ? config.llm.eventRetentionMs : ms(o.eventRetention),
-    jobTtlMs: ms(o.jobTtl ?? '1 h'),
-    maxEvents: o.maxEvents ?? 20_000,
-    lockDurationMs: ms(o.lockDuration ?? '30 s'),
-    stalledIntervalMs: ms(o.stalledInterval ?? '30 s'),
-    maxStalledCount: o.maxStalledCount ?? 2,
-    drainTimeoutMs: ms(o.drainTimeout ?? '30 s'),
-    attempts: Math.max(1, o.retry?.attempts ?? 3),
-    backoffMs: ms(o.retry?.backoff ?? '1 s'),
+    worker: given.worker ?? 'none',
+    concurrency: given.concurrency ?? config.llm.concurrency,
+    maxQueued: given.maxQueued ?? config.llm.maxQueued,
+    eventRetentionMs: given.eventRetention === undefined ? config.llm.eventRetentionMs : ms(given.eventRetention),
+    jobTtlMs: ms(given.jobTtl ?? '1 h'),
+    maxEvents: given.maxEvents ?? 20_000,
+    lockDurationMs: ms(given.lockDuration ?? '30 s'),
+    stalledIntervalMs: ms(given.stalledInterval ?? '30 s'),
+    maxStalledCount: given.maxStalledCount ?? 2,
+    drainTimeoutMs: ms(given.drainTimeout ?? '30 s'),
+    attempts: Math.max(1, given.retry?.attempts ?? 3),
+    backoffMs: ms(given.retry?.backoff ?? '1 s'),
     // BullMQ takes `age` in seconds.
-    keepFailed: { count: o.keepFailed?.count ?? 10_000, age: Math.ceil(ms(o.keepFailed?.age ?? '7 d') / 1000) },
-    keepCompleted: { count: o.keepCompleted?.count ?? 1000, age: Math.ceil(ms(o.keepCompleted?.age ?? '1 h') / 1000) },
-    priorities: o.priorities ?? { paid: 1, free: 2 },
-    queueName: o.queueName ?? 'replies',
+    keepFailed: { count: given.keepFailed?.count ?? 10_000, age: Math.ceil(ms(given.keepFailed?.age ?? '7 d') / 1000) },
+    keepCompleted: { count: given.keepCompleted?.count ?? 1000, age: Math.ceil(ms(given.keepCompleted?.age ?? '1 h') / 1000) },
+    priorities: given.priorities ?? { paid: 1, free: 2 },
+    queueName: given.queueName ?? 'replies',
     keyPrefix: config.redis.keyPrefix,
-    quota: o.quota && {
-      requestsPerMinute: o.quota.requestsPerMinute ?? 0,
-      tokensPerMinute: o.quota.tokensPerMinute ?? 0,
-      requestsPerDay: o.quota.requestsPerDay ?? 0,
-      minuteMs: ms(o.quota.minute ?? '1 m'),
+    quota: given.quota && {
+      requestsPerMinute: given.quota.requestsPerMinute ?? 0,
+      tokensPerMinute: given.quota.tokensPerMinute ?? 0,
+      requestsPerDay: given.quota.requestsPerDay ?? 0,
+      minuteMs: ms(given.quota.minute ?? '1 m'),
     },
     quotaScope: `${config.llm.provider}:${config.llm.model}`,
-    maxWaiting: o.maxWaiting ?? {},
+    maxWaiting: given.maxWaiting ?? {},
   }
 }
 
@@ -119,17 +119,17 @@ export function resolveQueueOptions(o: LlmQueueOptions, config: Pick<ResolvedCon
  * hash tag so a script can touch both. BullMQ's keys are `<prefix>bull:{<queue>}:…`, all in
  * one slot as BullMQ needs on a cluster.
  */
-export function queueKeys(o: Pick<ResolvedQueueOptions, 'keyPrefix' | 'queueName'>) {
-  const p = o.keyPrefix
+export function queueKeys(options: Pick<ResolvedQueueOptions, 'keyPrefix' | 'queueName'>) {
+  const p = options.keyPrefix
   return {
     job: (id: string) => `${p}llmq:{${id}}`,
     events: (id: string) => `${p}llmq:{${id}}:ev`,
     /** Workers alive and their concurrency: a sorted set scored by when each entry expires. */
-    workers: `${p}llmq:{${o.queueName}}:workers`,
-    cancelChannel: `${p}llmq:{${o.queueName}}:cancel`,
+    workers: `${p}llmq:{${options.queueName}}:workers`,
+    cancelChannel: `${p}llmq:{${options.queueName}}:cancel`,
     quota: (scope: string) => `${p}llmq:quota:{${scope}}`,
     bullPrefix: `${p}bull`,
-    bullQueue: `{${o.queueName}}`,
+    bullQueue: `{${options.queueName}}`,
   }
 }
 export type QueueKeys = ReturnType<typeof queueKeys>

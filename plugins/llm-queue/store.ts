@@ -75,7 +75,7 @@ function appendResult(r: number, id: string, seq: number): AppendResult {
 
 export const isFinal = (e: { type: string }) => e.type !== 'delta'
 
-export function createJobStore(keys: QueueKeys, o: ResolvedQueueOptions) {
+export function createJobStore(keys: QueueKeys, options: ResolvedQueueOptions) {
   return {
     /** true when created; otherwise the job that already has this id. */
     async create(redis: RedisClient, job: ReplyJob): Promise<true | JobState> {
@@ -83,7 +83,7 @@ export function createJobStore(keys: QueueKeys, o: ResolvedQueueOptions) {
         redis,
         CREATE,
         [keys.job(job.id)],
-        [job.userId, job.conversationId, job.tier, job.createdAt, o.jobTtlMs],
+        [job.userId, job.conversationId, job.tier, job.createdAt, options.jobTtlMs],
       )
       return r === 1 ? true : (parseState(r) ?? true)
     },
@@ -93,7 +93,7 @@ export function createJobStore(keys: QueueKeys, o: ResolvedQueueOptions) {
     },
 
     async claim(redis: RedisClient, id: string, owner: string): Promise<{ state: ClaimState; seq: number }> {
-      const [state, seq] = await runScript<[ClaimState, number]>(redis, CLAIM, [keys.job(id)], [owner, Date.now(), o.jobTtlMs])
+      const [state, seq] = await runScript<[ClaimState, number]>(redis, CLAIM, [keys.job(id)], [owner, Date.now(), options.jobTtlMs])
       return { state, seq: Number(seq) }
     },
 
@@ -117,9 +117,9 @@ export function createJobStore(keys: QueueKeys, o: ResolvedQueueOptions) {
           final ? '1' : '0',
           final?.status ?? '',
           final?.messageId ?? '',
-          o.maxEvents,
-          o.jobTtlMs,
-          o.eventRetentionMs,
+          options.maxEvents,
+          options.jobTtlMs,
+          options.eventRetentionMs,
         ],
       )
       return appendResult(r, id, seq)
@@ -131,7 +131,7 @@ export function createJobStore(keys: QueueKeys, o: ResolvedQueueOptions) {
         redis,
         APPEND_MANY,
         [keys.job(id), keys.events(id)],
-        [owner, firstSeq, o.maxEvents, o.jobTtlMs, ...events.map((e) => JSON.stringify(e))],
+        [owner, firstSeq, options.maxEvents, options.jobTtlMs, ...events.map((e) => JSON.stringify(e))],
       )
       return appendResult(r, id, firstSeq)
     },
@@ -151,8 +151,8 @@ export function createJobStore(keys: QueueKeys, o: ResolvedQueueOptions) {
           job.conversationId,
           job.tier,
           job.createdAt,
-          o.jobTtlMs,
-          o.maxEvents,
+          options.jobTtlMs,
+          options.maxEvents,
           firstSeq,
           ...events.map((e) => JSON.stringify(e)),
         ],
@@ -167,7 +167,7 @@ export function createJobStore(keys: QueueKeys, o: ResolvedQueueOptions) {
         redis,
         CANCEL,
         [keys.job(id), keys.events(id)],
-        [JSON.stringify(ev), o.maxEvents, o.eventRetentionMs],
+        [JSON.stringify(ev), options.maxEvents, options.eventRetentionMs],
       )
       return r === 0 ? null : (r as 'queued' | 'running')
     },

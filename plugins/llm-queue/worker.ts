@@ -43,13 +43,13 @@ export interface ReplyWorker {
 }
 
 export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promise<ReplyWorker> {
-  const { connection, subscriber, keys, store, options: o, logger, metrics } = d
+  const { connection, subscriber, keys, store, options, logger, metrics } = d
   const { Worker, UnrecoverableError } = await import('bullmq')
   const workerId = crypto.randomUUID()
-  const quota = o.quota && createQuota(connection, keys.quota(o.quotaScope), o.quota)
+  const quota = options.quota && createQuota(connection, keys.quota(options.quotaScope), options.quota)
   const local = new Map<string, AbortController>()
 
-  async function process(bull: BullJob<ReplyJob>): Promise<string> {
+  async function processJob(bull: BullJob<ReplyJob>): Promise<string> {
     const job = bull.data
     const owner = `${workerId}:${bull.attemptsStarted}`
     const abort = new AbortController()
@@ -164,13 +164,13 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
     return 'cancelled'
   }
 
-  const worker: BullWorker<ReplyJob> = new Worker<ReplyJob>(keys.bullQueue, process, {
+  const worker: BullWorker<ReplyJob> = new Worker<ReplyJob>(keys.bullQueue, processJob, {
     connection: connection as never,
     prefix: keys.bullPrefix,
-    concurrency: o.concurrency,
-    lockDuration: o.lockDurationMs,
-    stalledInterval: o.stalledIntervalMs,
-    maxStalledCount: o.maxStalledCount,
+    concurrency: options.concurrency,
+    lockDuration: options.lockDurationMs,
+    stalledInterval: options.stalledIntervalMs,
+    maxStalledCount: options.maxStalledCount,
     name: `llm-queue:${workerId}`,
     // Short long-polls keep close() quick; an idle worker costs one command per poll.
     drainDelay: 2,
@@ -189,7 +189,7 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
   await subscriber.subscribe(keys.cancelChannel)
 
   // Live capacity, for the api's "line too long" check: this worker's concurrency, with an expiry.
-  const member = `${workerId}|${o.concurrency}`
+  const member = `${workerId}|${options.concurrency}`
   const beat = () =>
     connection
       .multi()
@@ -201,11 +201,11 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
   await beat()
   const heartbeat = setInterval(beat, HEARTBEAT_MS)
   heartbeat.unref?.()
-  logger.info({ workerId, concurrency: o.concurrency, queue: o.queueName }, 'llm-queue worker started')
+  logger.info({ workerId, concurrency: options.concurrency, queue: options.queueName }, 'llm-queue worker started')
 
   let stopped: Promise<void> | undefined
   return {
-    concurrency: o.concurrency,
+    concurrency: options.concurrency,
     abortLocal(jobId, reason) {
       const a = local.get(jobId)
       a?.abort(reason)
@@ -219,12 +219,12 @@ export async function startReplyWorker(runner: JobRunner, d: WorkerDeps): Promis
         let timer: ReturnType<typeof setTimeout> | undefined
         const drained = await Promise.race([
           closing.then(() => true),
-          new Promise<false>((r) => (timer = setTimeout(() => r(false), o.drainTimeoutMs))),
+          new Promise<false>((r) => (timer = setTimeout(() => r(false), options.drainTimeoutMs))),
         ])
         clearTimeout(timer)
         if (!drained) {
           logger.warn(
-            { jobs: local.size, timeoutMs: o.drainTimeoutMs },
+            { jobs: local.size, timeoutMs: options.drainTimeoutMs },
             'llm-queue: jobs still running at the drain deadline; aborting them',
           )
           const reason = new ScaleError('UNAVAILABLE', 'the worker is shutting down; send the message again')

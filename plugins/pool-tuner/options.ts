@@ -25,22 +25,26 @@ export interface ResolvedTunerOptions {
   group: string
 }
 
-export function resolveTunerOptions(o: PoolTunerOptions, config: Pick<ResolvedConfig, 'database'>): ResolvedTunerOptions {
+export function resolveTunerOptions(given: PoolTunerOptions, config: Pick<ResolvedConfig, 'database'>): ResolvedTunerOptions {
   const ceiling = config.database.pool.max
-  const max = o.max ?? ceiling
-  const min = o.min ?? Math.min(2, max)
+  const max = given.max ?? ceiling
+  const min = given.min ?? Math.min(2, max)
   const bad = (what: string, v: unknown, valid: string) =>
     new ScaleError('PLUGIN_INVALID', `pool-tuner ${what} is ${quote(v)}; expected ${valid}`)
-  if (!Number.isInteger(max) || max < 1) throw bad('max', o.max, 'an integer of at least 1')
+  if (!Number.isInteger(max) || max < 1) throw bad('max', given.max, 'an integer of at least 1')
   if (max > ceiling)
     throw bad('max', max, `at most database.pool.max (${ceiling}), the size the pool is opened at; raise database.pool.max`)
-  if (!Number.isInteger(min) || min < 1 || min > max) throw bad('min', o.min, `an integer from 1 to max (${max})`)
-  const headroom = o.headroom ?? 5
-  if (!Number.isInteger(headroom) || headroom < 0) throw bad('headroom', o.headroom, 'an integer of at least 0')
-  const intervalMs = ms(o.interval ?? '30 s')
-  const ttlMs = o.heartbeatTtl === undefined ? intervalMs * 3 : ms(o.heartbeatTtl)
+  if (!Number.isInteger(min) || min < 1 || min > max) throw bad('min', given.min, `an integer from 1 to max (${max})`)
+  const headroom = given.headroom ?? 5
+  if (!Number.isInteger(headroom) || headroom < 0) throw bad('headroom', given.headroom, 'an integer of at least 0')
+  const intervalMs = ms(given.interval ?? '30 s')
+  const ttlMs = given.heartbeatTtl === undefined ? intervalMs * 3 : ms(given.heartbeatTtl)
   if (ttlMs <= intervalMs)
-    throw bad('heartbeatTtl', o.heartbeatTtl, `longer than interval (${intervalMs} ms), or every process would flicker out between beats`)
-  const group = o.group ?? (config.database.url ? new URL(config.database.url).host : 'embedded')
+    throw bad(
+      'heartbeatTtl',
+      given.heartbeatTtl,
+      `longer than interval (${intervalMs} ms), or every process would flicker out between beats`,
+    )
+  const group = given.group ?? (config.database.url ? new URL(config.database.url).host : 'embedded')
   return { headroom, min, max, intervalMs, ttlMs, group }
 }

@@ -49,8 +49,8 @@ export interface Tuner {
 }
 
 export function createTuner(d: TunerDeps): Tuner {
-  const { options: o, logger } = d
-  const keys = heartbeatKeys(d.keyPrefix, o.group)
+  const { options, logger } = d
+  const keys = heartbeatKeys(d.keyPrefix, options.group)
   const id = `${d.role}:${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`
   const held: Record<string, number> = {}
   const state: Record<string, PoolState> = {}
@@ -63,10 +63,10 @@ export function createTuner(d: TunerDeps): Tuner {
   const info = (): ProcessInfo => ({ role: d.role, host: hostname(), pid: process.pid, limits: { ...held } })
 
   function size(pool: SizedPool, limits: ServerLimits, live: LiveProcess[]): boolean {
-    const budget = budgetOf(limits, o.headroom)
+    const budget = budgetOf(limits, options.headroom)
     const othersHold = live.filter((p) => p.id !== id).reduce((n, p) => n + (p.limits[pool.name] ?? 0), 0)
     const processes = Math.max(1, live.length + (live.some((p) => p.id === id) ? 0 : 1))
-    const next = shareOf({ budget, processes, othersHold, min: o.min, max: o.max })
+    const next = shareOf({ budget, processes, othersHold, min: options.min, max: options.max })
     const before = held[pool.name]
     state[pool.name] = { limit: next, budget, processes }
     if (before === next) return false
@@ -78,14 +78,14 @@ export function createTuner(d: TunerDeps): Tuner {
 
   /** Never sized yet (its server could not be read): the client was opened at max; the floor until a round works. */
   function floor(pool: SizedPool) {
-    if (held[pool.name] === undefined) pool.resize(o.min)
+    if (held[pool.name] === undefined) pool.resize(options.min)
   }
 
   async function round(): Promise<void> {
     const pools = d.pools()
     // Each server on its own: a replica that cannot be read keeps its size, the others are sized.
     const limits = await Promise.allSettled(pools.map((p) => readServerLimits(p.db)))
-    const live = await beat(d.redis, keys, id, o.ttlMs, info())
+    const live = await beat(d.redis, keys, id, options.ttlMs, info())
     let grew = false
     const failed: string[] = []
     pools.forEach((p, i) => {
@@ -97,7 +97,7 @@ export function createTuner(d: TunerDeps): Tuner {
       }
     })
     // Publish growth at once, so the others never count on space this process now holds.
-    if (grew) await beat(d.redis, keys, id, o.ttlMs, info())
+    if (grew) await beat(d.redis, keys, id, options.ttlMs, info())
     tuned = true
     error = failed.length ? failed.join('; ') : undefined
     if (failed.length) logger.warn({ failed }, 'pool-tuner: could not read some servers; their pools keep their sizes')
@@ -140,14 +140,14 @@ export function createTuner(d: TunerDeps): Tuner {
     tick: once,
     start() {
       if (timer || stopped) return
-      timer = setInterval(() => void once(), o.intervalMs)
+      timer = setInterval(() => void once(), options.intervalMs)
       timer.unref?.()
     },
     stop: () =>
       (stopped ??= (async () => {
         if (timer) clearInterval(timer)
         await running?.catch(() => {})
-        await beat(d.redis, keys, id, o.ttlMs).catch((e) => logger.warn({ err: e }, 'pool-tuner: could not leave the group'))
+        await beat(d.redis, keys, id, options.ttlMs).catch((e) => logger.warn({ err: e }, 'pool-tuner: could not leave the group'))
       })()),
     state: () => ({ ...state }),
     lastError: () => error,

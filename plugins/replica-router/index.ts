@@ -24,11 +24,14 @@ export default function replicaRouter(options: ReplicaRouterOptions = {}): Scale
   return {
     manifest: { name: 'replica-router', core: '^0.1.0', provides: ['dbRouter'], requires: { services: ['postgres'] } },
     async setup(ctx) {
-      const o = resolveOptions(options, ctx.config)
+      const resolved = resolveOptions(options, ctx.config)
       if (!ctx.postgres) throw new ScaleError('PLUGIN_MISSING_REQUIREMENT', 'replicaRouter needs DATABASE_URL (PostgreSQL) for the primary')
       const marks = options.marks ?? (ctx.slots.session ? 'session' : 'process')
       if (marks === 'session' && !ctx.slots.session) {
-        throw new ScaleError('PLUGIN_MISSING_REQUIREMENT', "replicaRouter marks: 'session' needs a session plugin listed before it (sessionRedis())")
+        throw new ScaleError(
+          'PLUGIN_MISSING_REQUIREMENT',
+          "replicaRouter marks: 'session' needs a session plugin listed before it (sessionRedis())",
+        )
       }
       if (!options.marks && marks === 'process' && ctx.config.instances > 1) {
         throw new ScaleError(
@@ -40,14 +43,14 @@ export default function replicaRouter(options: ReplicaRouterOptions = {}): Scale
       const log = ctx.logger.child({ plugin: 'replica-router' })
       const lastLogged = new Map<string, number>()
       const names = new Set<string>()
-      const replicas = o.urls.map((url) => {
+      const replicas = resolved.urls.map((url) => {
         let name = redact(url)
         while (names.has(name)) name += '#'
         names.add(name)
         return { url, name }
       })
       router = await createReplicaRouter({
-        ...o,
+        ...resolved,
         // Replica pools queue and time out as the core's pool does.
         pipeline: ctx.config.database.pool.pipeline,
         acquireTimeoutMs: ctx.config.database.pool.acquireTimeoutMs,
@@ -55,7 +58,8 @@ export default function replicaRouter(options: ReplicaRouterOptions = {}): Scale
         primarySql: ctx.postgres,
         replicas,
         session,
-        onEvent: (e) => log[e.to === 'up' ? 'info' : 'warn'](e, `replica ${e.replica} ${e.to === 'up' ? 'in rotation' : `out of rotation (${e.to})`}`),
+        onEvent: (e) =>
+          log[e.to === 'up' ? 'info' : 'warn'](e, `replica ${e.replica} ${e.to === 'up' ? 'in rotation' : `out of rotation (${e.to})`}`),
         onError: (err, what) => {
           // Once per 10 s per kind: a Redis or primary outage would otherwise log every read or poll.
           const now = Date.now()
@@ -74,7 +78,8 @@ export default function replicaRouter(options: ReplicaRouterOptions = {}): Scale
       const list = targets
         .map((t) => `${t.name} ${t.state}${t.state === 'up' || t.state === 'lagging' ? ` (lag ${t.lagSeconds.toFixed(2)} s)` : ''}`)
         .join(', ')
-      if (!targets.some((t) => t.state === 'up')) return { status: 'degraded', detail: `no replica in rotation, the primary serves every read: ${list}` }
+      if (!targets.some((t) => t.state === 'up'))
+        return { status: 'degraded', detail: `no replica in rotation, the primary serves every read: ${list}` }
       return { status: 'ok', detail: list }
     },
     stop: () => router?.stop(),

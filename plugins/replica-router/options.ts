@@ -58,8 +58,12 @@ export function replicaUrls(urls: string[] | undefined, env: Record<string, stri
   return list.map((u) => u.trim()).filter(Boolean)
 }
 
-export function resolveOptions(o: ReplicaRouterOptions, config: ResolvedConfig, env?: Record<string, string | undefined>): ResolvedReplicaOptions {
-  const urls = replicaUrls(o.urls, env)
+export function resolveOptions(
+  given: ReplicaRouterOptions,
+  config: ResolvedConfig,
+  env?: Record<string, string | undefined>,
+): ResolvedReplicaOptions {
+  const urls = replicaUrls(given.urls, env)
   if (urls.length === 0) {
     throw new ScaleError(
       'CONFIG_INVALID',
@@ -69,28 +73,29 @@ export function resolveOptions(o: ReplicaRouterOptions, config: ResolvedConfig, 
   for (const u of urls) {
     if (!/^postgres(ql)?:\/\//.test(u)) throw invalid('url', redact(u), 'a postgres:// or postgresql:// URL')
   }
-  const lagPollMs = duration('lagPoll', o.lagPoll, 100, 10)
-  const maxLagMs = duration('maxLag', o.maxLag, 1000, 1)
+  const lagPollMs = duration('lagPoll', given.lagPoll, 100, 10)
+  const maxLagMs = duration('maxLag', given.maxLag, 1000, 1)
   const ttlFloor = maxLagMs + 2 * lagPollMs
-  const ttlMs = duration('ttl', o.ttl, Math.max(5000, 2 * ttlFloor))
+  const ttlMs = duration('ttl', given.ttl, Math.max(5000, 2 * ttlFloor))
   // After `ttl` a user's reads go to any replica in rotation: one in rotation is at most about
   // maxLag + lagPoll behind, so the write must be that old by then.
-  if (ttlMs <= ttlFloor) throw invalid('ttl', o.ttl, `more than maxLag + 2 × lagPoll (${ttlFloor} ms)`)
-  const maxLagBytes = o.maxLagBytes ?? 16 * 1024 * 1024
-  if (!Number.isInteger(maxLagBytes) || maxLagBytes < 0) throw invalid('maxLagBytes', o.maxLagBytes, 'a whole number of bytes')
-  if (o.marks !== undefined && o.marks !== 'session' && o.marks !== 'process') throw invalid('marks', o.marks, "'session' or 'process'")
-  const poolMax = o.poolMax ?? config.database.pool.max
-  if (!Number.isInteger(poolMax) || poolMax < 1) throw invalid('poolMax', o.poolMax, 'a whole number from 1')
+  if (ttlMs <= ttlFloor) throw invalid('ttl', given.ttl, `more than maxLag + 2 × lagPoll (${ttlFloor} ms)`)
+  const maxLagBytes = given.maxLagBytes ?? 16 * 1024 * 1024
+  if (!Number.isInteger(maxLagBytes) || maxLagBytes < 0) throw invalid('maxLagBytes', given.maxLagBytes, 'a whole number of bytes')
+  if (given.marks !== undefined && given.marks !== 'session' && given.marks !== 'process')
+    throw invalid('marks', given.marks, "'session' or 'process'")
+  const poolMax = given.poolMax ?? config.database.pool.max
+  if (!Number.isInteger(poolMax) || poolMax < 1) throw invalid('poolMax', given.poolMax, 'a whole number from 1')
   return {
     urls,
     lagPollMs,
     maxLagMs,
     maxLagBytes,
-    maxWaitMs: duration('maxWait', o.maxWait, 0),
+    maxWaitMs: duration('maxWait', given.maxWait, 0),
     ttlMs,
     poolMax,
-    pollTimeoutMs: duration('pollTimeout', o.pollTimeout, 1000, 10),
-    connectTimeoutMs: duration('connectTimeout', o.connectTimeout, 2000, 100),
+    pollTimeoutMs: duration('pollTimeout', given.pollTimeout, 1000, 10),
+    connectTimeoutMs: duration('connectTimeout', given.connectTimeout, 2000, 100),
   }
 }
 

@@ -48,7 +48,7 @@ describe('socket sink', () => {
     const s = fakeSocket()
     const sink = createSocketSink(s, { maxBufferedBytes: 100, slowClientTimeoutMs: 5_000 })
     s.buffered = 1_000
-    const pumping = sink.pump(
+    const relaying = sink.relay(
       'j',
       (signal) => job(5, signal),
       () => {},
@@ -57,7 +57,7 @@ describe('socket sink', () => {
     expect(s.sent.map((e) => e.seq)).toEqual([1]) // paused after the first event
     s.buffered = 0
     sink.drained()
-    await pumping
+    await relaying
     expect(s.sent.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5])
     expect(s.closedWith).toBeUndefined()
   })
@@ -66,7 +66,7 @@ describe('socket sink', () => {
     const s = fakeSocket()
     const sink = createSocketSink(s, { maxBufferedBytes: 100, slowClientTimeoutMs: 50 })
     s.buffered = 1_000
-    await sink.pump(
+    await sink.relay(
       'j',
       (signal) => job(5, signal),
       () => {},
@@ -80,7 +80,7 @@ describe('socket sink', () => {
     const s = fakeSocket()
     const sink = createSocketSink(s, { maxBufferedBytes: 100, slowClientTimeoutMs: 5_000 })
     s.dropNext = true
-    await sink.pump(
+    await sink.relay(
       'j',
       (signal) => job(3, signal),
       () => {},
@@ -91,20 +91,20 @@ describe('socket sink', () => {
   test('closing the socket ends its streams; errors of a live stream are reported', async () => {
     const s = fakeSocket()
     const sink = createSocketSink(s, { maxBufferedBytes: 100, slowClientTimeoutMs: 5_000 })
-    const pumping = sink.pump(
+    const relaying = sink.relay(
       'j',
       (signal) => job(1000, signal),
       () => {},
     )
     await Bun.sleep(10)
     sink.closed()
-    await pumping
+    await relaying
     expect(s.sent.length).toBeLessThan(1000)
     const errors: unknown[] = []
     const failing = async function* (): AsyncGenerator<JobEvent> {
       throw new Error('boom')
     }
-    await createSocketSink(fakeSocket(), { maxBufferedBytes: 100, slowClientTimeoutMs: 50 }).pump('k', failing, (e) => errors.push(e))
+    await createSocketSink(fakeSocket(), { maxBufferedBytes: 100, slowClientTimeoutMs: 50 }).relay('k', failing, (e) => errors.push(e))
     expect(errors).toHaveLength(1)
   })
 
