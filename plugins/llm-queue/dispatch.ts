@@ -7,12 +7,13 @@ import type { Queue as BullQueue } from 'bullmq'
 import type { RedisOptions } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
-import { quote, ScaleError, type JobEvent, type JobInfo, type JobRunner, type LlmDispatch, type RedisClient } from 'scale-runtime/plugin'
-import { createLine } from './line.ts'
+import { ScaleError, type JobInfo, type JobRunner, type LlmDispatch, type RedisClient, type ReplyJob } from 'scale-runtime/plugin'
+import { createLine, type Line } from './line.ts'
 import { createQueueMetrics, type QueueMetrics } from './metrics.ts'
-import { queueKeys, type ResolvedQueueOptions } from './options.ts'
+import { queueKeys, type QueueKeys, type ResolvedQueueOptions } from './options.ts'
+import { jobEvents } from './events.ts'
 import { createEventReader, type EventReader } from './reader.ts'
-import { createJobStore, decodeEntry, isFinal, parseState, toInfo } from './store.ts'
+import { createJobStore, toInfo, type JobStore } from './store.ts'
 import { startReplyWorker, type ReplyWorker } from './worker.ts'
 
 export interface QueueDispatchDeps {
@@ -30,9 +31,6 @@ export interface QueueDispatch extends LlmDispatch {
   startWorker(runner: JobRunner): Promise<void>
   health(): Promise<{ status: 'ok' | 'degraded'; detail: string }>
 }
-
-/** How long a subscriber waits for live events before checking the job by other means. */
-const IDLE_CHECK_MS = 10_000
 
 export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
   const { options, command, logger } = d
@@ -85,16 +83,7 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
   const metrics: QueueMetrics | undefined =
     d.metrics && createQueueMetrics(d.metrics, { counts: line.counts, workers: () => line.liveWorkers() })
 
-  // An api without a worker learns that its jobs started only by asking; keep `stats()` honest.
-  const reconcile = setInterval(async () => {
-    if (pending.size === 0) return
-    const ids = [...pending].slice(0, 500)
-    const p = command.pipeline()
-    for (const id of ids) p.hget(keys.job(id), 'status')
-    const r = await p.exec().catch(() => null)
-    r?.forEach(([, status], i) => status !== 'queued' && pending.delete(ids[i]!))
-  }, 2_000)
-  reconcile.unref?.()
+  const reconcile = reconcilePending(command, keys, pending)
 
   async function startWorker(r: JobRunner): Promise<void> {
     if (stopped) throw new ScaleError('UNAVAILABLE', 'the llm dispatch is stopping')
@@ -133,28 +122,8 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
     async submit(job) {
       if (stopped) throw new ScaleError('UNAVAILABLE', 'the llm dispatch is stopping; try another instance')
       if (!runner) throw new ScaleError('UNAVAILABLE', 'the llm dispatch has not been started')
-      const q = await getQueue()
-      // Both at once (one round trip less); a job refused by `admit` is deleted again.
-      const [admitted, created] = await Promise.allSettled([line.admit(job.tier), store.create(command, job)])
-      if (created.status === 'rejected') throw created.reason
-      if (created.value !== true) return toInfo(job.id, created.value)
-      if (admitted.status === 'rejected') {
-        await command.del(keys.job(job.id)).catch(() => {})
-        throw admitted.reason
-      }
-      try {
-        await q.add('reply', job, {
-          jobId: job.id,
-          priority: line.priorityOf(job.tier),
-          attempts: options.attempts,
-          backoff: { type: 'exponential', delay: options.backoffMs },
-          removeOnComplete: options.keepCompleted,
-          removeOnFail: options.keepFailed,
-        })
-      } catch (e) {
-        await command.del(keys.job(job.id)).catch(() => {})
-        throw new ScaleError('UNAVAILABLE', `the reply could not be queued (${(e as Error).message}); retry`, { cause: e })
-      }
+      const known = await enqueue({ queue: await getQueue(), line, store, command, keys, options }, job)
+      if (known) return known
       pending.add(job.id)
       return { id: job.id, status: 'queued', userId: job.userId, conversationId: job.conversationId }
     },
@@ -167,82 +136,7 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
     },
 
     events(jobId, afterSeq, signal) {
-      return (async function* (): AsyncGenerator<JobEvent> {
-        let last = Math.max(0, Math.floor(afterSeq) || 0)
-        const key = keys.events(jobId)
-        // The state and the first page of events in one round trip.
-        const [[, flat], [, first]] = (await command
-          .multi()
-          .hgetall(keys.job(jobId))
-          .xrange(key, `${last + 1}-0`, '+', 'COUNT', 1000)
-          .exec()) as [[unknown, Record<string, string>], [unknown, [string, string[]][]]]
-        const state = parseState(flat)
-        if (!state) throw new ScaleError('NOT_FOUND', `job ${quote(jobId)} not found (unknown, or its events have expired)`)
-        let page: [string, string[]][] | undefined = first
-        /** XRANGE after `last`; true once the final event was yielded. */
-        const replay = async function* () {
-          for (;;) {
-            const entries = page ?? ((await command.xrange(key, `${last + 1}-0`, '+', 'COUNT', 1000)) as [string, string[]][])
-            page = undefined
-            for (const [id, fields] of entries) {
-              const ev = decodeEntry(jobId, id, fields)
-              last = ev.seq
-              yield ev
-            }
-            if (entries.length < 1000) return
-          }
-        }
-        for await (const ev of replay()) {
-          yield ev
-          if (isFinal(ev) || signal?.aborted) return
-        }
-        // Ended before the replay began: the replay had it all (a resume after the last event gets nothing).
-        if (state.ended || signal?.aborted) return
-        // Follow from what exists, not from `last`: a client that asks after a seq beyond the
-        // last one still has to learn when the job ends (its final event has a lower seq).
-        const live = getReader().follow(key, Math.min(last, state.seq))
-        /** Idle checks in a row that found no state: the job is gone (Redis lost it, or it expired). */
-        let missing = 0
-        try {
-          while (!signal?.aborted) {
-            const batch = await live.next(signal, IDLE_CHECK_MS)
-            if (batch.length === 0 && !signal?.aborted) {
-              // Quiet for a while: make sure the job still exists and nothing was missed. Redis
-              // not answering is no news: ask again at the next check.
-              const now = await store.read(command, jobId).catch(() => undefined)
-              if (now === undefined) continue
-              if (now === null) {
-                // Twice, because a running job's worker writes its state again on its next
-                // event (see append-event.lua); a job that never comes back ends the stream
-                // with an error, so no stream stops without a terminal event.
-                if (++missing < 2) continue
-                yield lostEvent(jobId, last + 1)
-                return
-              }
-              missing = 0
-              for await (const ev of replay()) {
-                yield ev
-                if (isFinal(ev) || signal?.aborted) return
-              }
-              // Ended, and its final event is at or before `last`: nothing more will come.
-              if (now.ended) return
-              continue
-            }
-            for (const [id, fields] of batch) {
-              const ev = decodeEntry(jobId, id, fields)
-              if (ev.seq <= last) {
-                if (isFinal(ev)) return
-                continue
-              }
-              last = ev.seq
-              yield ev
-              if (isFinal(ev) || signal?.aborted) return
-            }
-          }
-        } finally {
-          live.close()
-        }
-      })()
+      return jobEvents({ command, keys, store, reader: getReader }, jobId, afterSeq, signal)
     },
 
     async cancel(jobId) {
@@ -264,12 +158,7 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
       return { queued: pending.size, running }
     },
 
-    async health() {
-      const [w, c] = await Promise.all([line.liveWorkers(), line.counts()])
-      const detail = `${w.workers} worker${w.workers === 1 ? '' : 's'} (${w.slots} slots), ${c.waiting} waiting, ${c.active} running, ${c.failed} failed kept`
-      if (w.workers === 0) return { status: 'degraded', detail: `no llm-queue worker is alive (start one with npm run worker); ${detail}` }
-      return { status: 'ok', detail }
-    },
+    health: () => lineHealth(line),
 
     stop() {
       stopped ??= (async () => {
@@ -286,15 +175,64 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
   }
 }
 
-/** The terminal event of a stream whose job's state is gone for good. */
-function lostEvent(jobId: string, seq: number): JobEvent {
-  return {
-    type: 'error',
-    jobId,
-    seq,
-    code: 'UNAVAILABLE',
-    message: 'the state of this reply was lost (Redis restarted without its data); send the message again if no reply was stored',
+interface EnqueueDeps {
+  queue: BullQueue
+  line: Line
+  store: JobStore
+  command: RedisClient
+  keys: QueueKeys
+  options: ResolvedQueueOptions
+}
+
+/**
+ * Admit and create the job's state (at once: one round trip less), then add it to BullMQ's
+ * line. A job refused by `admit`, or that BullMQ would not take, has its state deleted again.
+ * Returns the job already known under this id, or undefined once the new one is in line.
+ */
+async function enqueue({ queue, line, store, command, keys, options }: EnqueueDeps, job: ReplyJob): Promise<JobInfo | undefined> {
+  const [admitted, created] = await Promise.allSettled([line.admit(job.tier), store.create(command, job)])
+  if (created.status === 'rejected') throw created.reason
+  if (created.value !== true) return toInfo(job.id, created.value)
+  if (admitted.status === 'rejected') {
+    await command.del(keys.job(job.id)).catch(() => {})
+    throw admitted.reason
   }
+  try {
+    await queue.add('reply', job, {
+      jobId: job.id,
+      priority: line.priorityOf(job.tier),
+      attempts: options.attempts,
+      backoff: { type: 'exponential', delay: options.backoffMs },
+      removeOnComplete: options.keepCompleted,
+      removeOnFail: options.keepFailed,
+    })
+  } catch (e) {
+    await command.del(keys.job(job.id)).catch(() => {})
+    throw new ScaleError('UNAVAILABLE', `the reply could not be queued (${(e as Error).message}); retry`, { cause: e })
+  }
+  return undefined
+}
+
+/** An api without a worker learns that its jobs started only by asking: every 2 s, keep `stats()` honest. */
+function reconcilePending(command: RedisClient, keys: QueueKeys, pending: Set<string>): ReturnType<typeof setInterval> {
+  const timer = setInterval(async () => {
+    if (pending.size === 0) return
+    const ids = [...pending].slice(0, 500)
+    const p = command.pipeline()
+    for (const id of ids) p.hget(keys.job(id), 'status')
+    const r = await p.exec().catch(() => null)
+    r?.forEach(([, status], i) => status !== 'queued' && pending.delete(ids[i]!))
+  }, 2_000)
+  timer.unref?.()
+  return timer
+}
+
+/** The dispatch's health from the line: degraded while no worker is alive. */
+async function lineHealth(line: Line): Promise<{ status: 'ok' | 'degraded'; detail: string }> {
+  const [w, c] = await Promise.all([line.liveWorkers(), line.counts()])
+  const detail = `${w.workers} worker${w.workers === 1 ? '' : 's'} (${w.slots} slots), ${c.waiting} waiting, ${c.active} running, ${c.failed} failed kept`
+  if (w.workers === 0) return { status: 'degraded', detail: `no llm-queue worker is alive (start one with npm run worker); ${detail}` }
+  return { status: 'ok', detail }
 }
 
 async function quit(c: RedisClient): Promise<void> {

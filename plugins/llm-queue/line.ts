@@ -96,3 +96,5 @@ export function createLine({ command, keys, options, localSlots }: LineDeps) {
     },
   }
 }
+
+export type Line = ReturnType<typeof createLine>
