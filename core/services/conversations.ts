@@ -96,6 +96,24 @@ const listQueries = (db: Db) => {
   return q
 }
 
+/** The context read of a cold conversation buffer, on every first turn: prepared once per database handle, like the list. */
+const recent = new WeakMap<Db, ReturnType<typeof prepareRecent>>()
+const recentQuery = (db: Db) => {
+  let q = recent.get(db)
+  if (!q) recent.set(db, (q = prepareRecent(db)))
+  return q
+}
+
+function prepareRecent(db: Db) {
+  return db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.conversationId, sql.placeholder('conversationId')), eq(messages.userId, sql.placeholder('userId'))))
+    .orderBy(desc(messages.seq))
+    .limit(sql.placeholder('n'))
+    .prepare('messages_recent')
+}
+
 function prepareList(db: Db) {
   const base = (extra?: SQL) =>
     db
@@ -255,14 +273,7 @@ export function createConversationService(router: DbRouter, reads: CachedReads =
 
     /** The last `n` messages of a conversation, oldest first (context for a reply when the buffer is empty). */
     async recentMessages(userId: string, conversationId: string, n: number): Promise<MessageView[]> {
-      const rows = await (
-        await router.read(userId)
-      )
-        .select()
-        .from(messages)
-        .where(and(eq(messages.conversationId, conversationId), eq(messages.userId, userId)))
-        .orderBy(desc(messages.seq))
-        .limit(n)
+      const rows = await recentQuery(await router.read(userId)).execute({ conversationId, userId, n })
       return rows.reverse().map(messageView)
     },
   }
