@@ -4,12 +4,11 @@
  * a Deno worker (`deno task worker`) runs, all on one PostgreSQL and one Redis queue.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import type { Redis } from 'ioredis'
-import { CLUSTER_FIXTURE, killAll, readSse, startApi, startWorker, userWith, type Proc } from '../plugins/llm-queue/processes.ts'
+import { clusterEnv, killAll, readSse, startApi, startWorker, userWith, type Proc } from '../plugins/llm-queue/processes.ts'
 import { call } from '../helpers/remote.ts'
 import { HOOK_TIMEOUT } from '../helpers/runtime.ts'
-import { describeWith, freshPostgresDatabase, postgresMissing, REDIS_URL, redisMissing } from '../helpers/services.ts'
-import { connectRedis, dropKeys, uniquePrefix } from '../redis/redis.ts'
+import { describeWith, freshPostgresDatabase, postgresMissing, redisMissing } from '../helpers/services.ts'
+import { uniquePrefix, useSharedRedis } from '../redis/redis.ts'
 import { denoMissing, startDenoApi, startDenoWorker, terminate } from './deno.ts'
 
 const missing = (await denoMissing()) ?? (await postgresMissing()) ?? (await redisMissing())
@@ -31,21 +30,12 @@ async function replyThrough(api: Proc) {
 
 describeWith('llm-queue with an api and a worker on different runtimes [deno, postgres, redis]', missing, () => {
   const procs: (Proc | undefined)[] = []
-  let redis: Redis
   let db: { url: string; drop(): Promise<void> } | undefined
   let env: Record<string, string>
 
   beforeAll(async () => {
-    redis = await connectRedis()
     db = await freshPostgresDatabase()
-    env = {
-      SCALE_CONFIG: CLUSTER_FIXTURE,
-      DATABASE_URL: db.url,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      JWT_SECRET: 'deno-queue-secret-0123456789abcdef-0123456789',
-      FAKE_TOKEN_DELAY: '5 ms',
-    }
+    env = clusterEnv(db.url, prefix, { FAKE_TOKEN_DELAY: '5 ms' })
   }, HOOK_TIMEOUT)
 
   afterAll(async () => {
@@ -53,11 +43,11 @@ describeWith('llm-queue with an api and a worker on different runtimes [deno, po
       await Promise.all(procs.map((p) => terminate(p, 15_000)))
     } finally {
       await killAll(procs)
-      await dropKeys(redis, prefix)
-      redis?.disconnect()
       await db?.drop()
     }
   }, HOOK_TIMEOUT)
+  // After the processes' hooks: their keys are dropped once they stopped.
+  useSharedRedis(prefix)
 
   test('an api on Deno, its replies run by a worker on Bun', async () => {
     const api = await startDenoApi(env) // migrates the new database first

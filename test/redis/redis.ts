@@ -1,4 +1,5 @@
 /** Redis for tests: a connection to the shared test server and a key prefix unique to this run. */
+import { afterAll, beforeAll } from 'bun:test'
 import type { Redis } from 'ioredis'
 import { REDIS_URL } from '../helpers/services.ts'
 
@@ -35,4 +36,28 @@ export async function keysWithoutTtl(redis: Redis, prefix: string): Promise<stri
 export async function dropKeys(redis: Redis, prefix: string): Promise<void> {
   const keys = await keysUnder(redis, prefix)
   for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500))
+}
+
+/**
+ * The shared test Redis for the enclosing describe, for keys under `prefix` (see
+ * {@link uniquePrefix}): it connects before the tests and, after them, drops every key under
+ * the prefix and disconnects. Hooks run in the order they are declared: declare instances
+ * that write under the prefix (and their stop) before calling this.
+ */
+export function useSharedRedis(prefix: string): { readonly redis: Redis } {
+  let redis: Redis | undefined
+  beforeAll(async () => {
+    redis = await connectRedis()
+  })
+  afterAll(async () => {
+    if (!redis) return
+    await dropKeys(redis, prefix)
+    redis.disconnect()
+  })
+  return {
+    get redis() {
+      if (!redis) throw new Error('the shared Redis is connected in beforeAll; use it inside a test or hook')
+      return redis
+    },
+  }
 }

@@ -1,22 +1,14 @@
 /** The cache plugin against the cache conformance suite: one instance, and two instances on one Redis. */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import type { Redis } from 'ioredis'
+import { expect, test } from 'bun:test'
 import { cacheSuite } from 'scale-runtime/testing'
 import { describeWith, redisMissing, REDIS_URL } from '../../helpers/services.ts'
-import { connectRedis, dropKeys, keysWithoutTtl, uniquePrefix } from '../../redis/redis.ts'
+import { keysWithoutTtl, uniquePrefix, useSharedRedis } from '../../redis/redis.ts'
 import { alternating, cacheInstance } from './helpers.ts'
 
 const prefix = uniquePrefix('cache-conformance')
 
 describeWith('cache plugin [redis]', await redisMissing(), () => {
-  let redis: Redis
-  beforeAll(async () => {
-    redis = await connectRedis()
-  })
-  afterAll(async () => {
-    await dropKeys(redis, prefix)
-    redis.disconnect()
-  })
+  const shared = useSharedRedis(prefix)
 
   cacheSuite('cache plugin, one instance', async () => {
     const one = await cacheInstance(REDIS_URL, prefix)
@@ -32,6 +24,6 @@ describeWith('cache plugin [redis]', await redisMissing(), () => {
   })
 
   test('after the suites, no key under the prefix lives forever', async () => {
-    expect(await keysWithoutTtl(redis, prefix)).toEqual([])
+    expect(await keysWithoutTtl(shared.redis, prefix)).toEqual([])
   })
 })

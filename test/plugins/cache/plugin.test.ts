@@ -1,9 +1,8 @@
 /** The cache plugin beyond the conformance suite: single flight across instances, L1 bounds, keys, metrics. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import type { Redis } from 'ioredis'
 import { L1 } from '../../../plugins/cache/l1.ts'
 import { describeWith, redisMissing, REDIS_URL } from '../../helpers/services.ts'
-import { connectRedis, dropKeys, keysUnder, keysWithoutTtl, uniquePrefix } from '../../redis/redis.ts'
+import { keysUnder, keysWithoutTtl, uniquePrefix, useSharedRedis } from '../../redis/redis.ts'
 import { cacheInstance, metricValue, type TestInstance } from './helpers.ts'
 
 const prefix = uniquePrefix('cache-plugin')
@@ -37,19 +36,17 @@ describe('cache L1 bounds', () => {
 })
 
 describeWith('cache plugin on one redis [redis]', await redisMissing(), () => {
-  let redis: Redis
   let a: TestInstance
   let b: TestInstance
   beforeAll(async () => {
-    redis = await connectRedis()
     ;[a, b] = await Promise.all([cacheInstance(REDIS_URL, prefix), cacheInstance(REDIS_URL, prefix)])
   })
   afterAll(async () => {
     await a?.stop()
     await b?.stop()
-    await dropKeys(redis, prefix)
-    redis.disconnect()
   })
+  // After the instances' hooks: their keys are dropped once they stopped.
+  const shared = useSharedRedis(prefix)
 
   test('50 concurrent misses for one key across two instances run the load once', async () => {
     for (let round = 0; round < 5; round++) {
@@ -130,7 +127,7 @@ describeWith('cache plugin on one redis [redis]', await redisMissing(), () => {
   test('keys carry the prefix and every one of them expires', async () => {
     await a.cache.wrap(`ttl:${crypto.randomUUID()}`, 10_000, ['x'], async () => 1)
     await a.cache.invalidate(['x'])
-    expect((await keysUnder(redis, `${prefix}cache:{c}:`)).length).toBeGreaterThan(0)
-    expect(await keysWithoutTtl(redis, prefix)).toEqual([])
+    expect((await keysUnder(shared.redis, `${prefix}cache:{c}:`)).length).toBeGreaterThan(0)
+    expect(await keysWithoutTtl(shared.redis, prefix)).toEqual([])
   })
 })

@@ -5,12 +5,11 @@
  * stores none twice; SIGTERM lets a worker finish what it runs.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import type { Redis } from 'ioredis'
 import postgres from 'postgres'
-import { describeWith, freshPostgresDatabase, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.ts'
+import { describeWith, freshPostgresDatabase, postgresMissing, redisMissing } from '../../helpers/services.ts'
 import { HOOK_TIMEOUT } from '../../helpers/runtime.ts'
-import { connectRedis, dropKeys, keysUnder, uniquePrefix } from '../../redis/redis.ts'
-import { call, killAll, readSse, startApi, startWorker, userWith, wsClient, type Proc } from './processes.ts'
+import { keysUnder, uniquePrefix, useSharedRedis } from '../../redis/redis.ts'
+import { call, clusterEnv, killAll, readSse, startApi, startWorker, userWith, wsClient, type Proc } from './processes.ts'
 
 const missing = (await postgresMissing()) ?? (await redisMissing())
 const prefix = uniquePrefix('llmq-procs')
@@ -19,14 +18,12 @@ describeWith('llm-queue: 2 api instances and 2 workers as processes [postgres, r
   let a: Proc | undefined
   let b: Proc | undefined
   const workers: (Proc | undefined)[] = []
-  let redis: Redis
   let db: { url: string; drop(): Promise<void> } | undefined
   let env: Record<string, string>
 
   beforeAll(async () => {
-    redis = await connectRedis()
     db = await freshPostgresDatabase()
-    env = { DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, JWT_SECRET: 'llm-queue-processes-secret-0123456789abcdef' }
+    env = clusterEnv(db.url, prefix)
     try {
       a = await startApi(env) // A migrates the new database first
       ;[b, workers[0], workers[1]] = await Promise.all([startApi(env), startWorker(env), startWorker(env)])
@@ -42,11 +39,11 @@ describeWith('llm-queue: 2 api instances and 2 workers as processes [postgres, r
       await Promise.race([Promise.all([a, b, ...workers].map((p) => p?.proc.exited)), Bun.sleep(15_000)])
     } finally {
       await killAll([a, b, ...workers])
-      await dropKeys(redis, prefix)
-      redis?.disconnect()
       await db?.drop()
     }
   }, HOOK_TIMEOUT)
+  // After the processes' hooks: their keys are dropped once they stopped.
+  const shared = useSharedRedis(prefix)
 
   test('the api is ready and reports the live workers; a worker serves only health and metrics', async () => {
     const ready = await call(a!.base, 'GET', '/health/ready')
@@ -93,7 +90,7 @@ describeWith('llm-queue: 2 api instances and 2 workers as processes [postgres, r
     )
     expect(ran.reduce((n, x) => n + Number(x ?? 0), 0)).toBeGreaterThanOrEqual(1)
     // The job's keys expire; BullMQ's own queue keys are the only ones without a TTL.
-    for (const k of await keysUnder(redis, `${prefix}llmq:{${jobId}}`)) expect(await redis.pttl(k)).toBeGreaterThan(0)
+    for (const k of await keysUnder(shared.redis, `${prefix}llmq:{${jobId}}`)) expect(await shared.redis.pttl(k)).toBeGreaterThan(0)
   }, 60_000)
 
   test('SIGKILL one worker during ~100 replies: none lost, none stored twice, every stream ends with done or a coded error', async () => {

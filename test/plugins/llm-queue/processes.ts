@@ -1,6 +1,7 @@
 /** Api instances (`core/main.ts`) and workers (`core/worker.ts`) as child processes, for the llm-queue process tests. */
 import { resolve } from 'node:path'
 import { API_READY, call, type Proc, spawnUntil, WORKER_READY } from '../../helpers/remote.ts'
+import { REDIS_URL } from '../../helpers/services.ts'
 import { parseSse } from '../../helpers/sse.ts'
 
 export { call, type Proc }
@@ -9,6 +10,16 @@ export const CLUSTER_FIXTURE = resolve(import.meta.dir, 'fixtures/cluster.ts')
 
 const spawn = (entry: string, env: Record<string, string>, ready: RegExp) =>
   spawnUntil(entry, { SCALE_CONFIG: CLUSTER_FIXTURE, ...env }, ready)
+
+/** The environment of one test file's api instances and workers: its database, its Redis prefix, one secret. */
+export const clusterEnv = (databaseUrl: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> => ({
+  SCALE_CONFIG: CLUSTER_FIXTURE,
+  DATABASE_URL: databaseUrl,
+  REDIS_URL,
+  REDIS_KEY_PREFIX: prefix,
+  JWT_SECRET: 'llm-queue-processes-secret-0123456789abcdef',
+  ...extra,
+})
 
 export const startApi = (env: Record<string, string>) => spawn('core/main.ts', { PORT: '0', ...env }, API_READY)
 export const startWorker = (env: Record<string, string>) => spawn('core/worker.ts', { WORKER_PORT: '0', ...env }, WORKER_READY)

@@ -1,10 +1,10 @@
 /** ratelimit-redis beyond the conformance suite: the local denial cache, leases, keys and TTLs. */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import type { Redis } from 'ioredis'
 import type { RedisClient } from '../../../core/types.ts'
 import { createRedisRateLimiter } from '../../../plugins/ratelimit-redis/index.ts'
 import { describeWith, redisMissing } from '../../helpers/services.ts'
-import { connectRedis, dropKeys, keysUnder, keysWithoutTtl, uniquePrefix } from '../../redis/redis.ts'
+import { keysUnder, keysWithoutTtl, uniquePrefix, useSharedRedis } from '../../redis/redis.ts'
 
 const prefix = uniquePrefix('limiter')
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -28,17 +28,10 @@ function counting(redis: Redis) {
 }
 
 describeWith('ratelimit-redis [redis]', await redisMissing(), () => {
-  let redis: Redis
-  beforeAll(async () => {
-    redis = await connectRedis()
-  })
-  afterAll(async () => {
-    await dropKeys(redis, prefix)
-    redis.disconnect()
-  })
+  const shared = useSharedRedis(prefix)
 
   test('a client over its limit is answered in process until its retry time, then asks Redis again', async () => {
-    const { client, counter } = counting(redis)
+    const { client, counter } = counting(shared.redis)
     const limiter = createRedisRateLimiter({ redis: client, keyPrefix: prefix })
     const rule = { limit: 3, windowMs: 400 }
     const key = `u:${crypto.randomUUID()}:api`
@@ -60,7 +53,7 @@ describeWith('ratelimit-redis [redis]', await redisMissing(), () => {
   })
 
   test('the denial cache never answers for a rule it did not see, nor for a smaller cost', async () => {
-    const { client, counter } = counting(redis)
+    const { client, counter } = counting(shared.redis)
     const limiter = createRedisRateLimiter({ redis: client, keyPrefix: prefix })
     const key = `u:${crypto.randomUUID()}:api`
     expect((await limiter.consume(key, { limit: 5, windowMs: 60_000 }, { cost: 4 })).allowed).toBe(true)
@@ -73,8 +66,8 @@ describeWith('ratelimit-redis [redis]', await redisMissing(), () => {
   })
 
   test('lease mode: batches from Redis, spent in process; two instances together admit exactly the limit in one window', async () => {
-    const a = counting(redis)
-    const b = counting(redis)
+    const a = counting(shared.redis)
+    const b = counting(shared.redis)
     const opts = { keyPrefix: prefix, lease: { groups: ['api'], batch: 10, ttl: '5 s' as const } }
     const one = createRedisRateLimiter({ redis: a.client, ...opts })
     const two = createRedisRateLimiter({ redis: b.client, ...opts })
@@ -94,7 +87,7 @@ describeWith('ratelimit-redis [redis]', await redisMissing(), () => {
   })
 
   test('lease mode: unspent units expire with the lease', async () => {
-    const limiter = createRedisRateLimiter({ redis, keyPrefix: prefix, lease: { groups: ['api'], batch: 5, ttl: 100 } })
+    const limiter = createRedisRateLimiter({ redis: shared.redis, keyPrefix: prefix, lease: { groups: ['api'], batch: 5, ttl: 100 } })
     const key = `u:${crypto.randomUUID()}:api`
     const rule = { limit: 6, windowMs: 60_000 }
     const api = { group: 'api' }
@@ -107,15 +100,15 @@ describeWith('ratelimit-redis [redis]', await redisMissing(), () => {
   })
 
   test('keys are prefixed and hash-tagged, and every key has a TTL', async () => {
-    const limiter = createRedisRateLimiter({ redis, keyPrefix: prefix })
+    const limiter = createRedisRateLimiter({ redis: shared.redis, keyPrefix: prefix })
     const id = crypto.randomUUID()
     await limiter.consume(`u:${id}:api`, { limit: 5, windowMs: 60_000 })
     await limiter.consume(`ip:192.0.2.1`, { limit: 5, windowMs: 60_000 }, { cost: 9 }) // denied: writes nothing
-    expect(await keysUnder(redis, `${prefix}rl:{u:${id}:api}`)).toEqual([`${prefix}rl:{u:${id}:api}`])
-    const ttl = await redis.pttl(`${prefix}rl:{u:${id}:api}`)
+    expect(await keysUnder(shared.redis, `${prefix}rl:{u:${id}:api}`)).toEqual([`${prefix}rl:{u:${id}:api}`])
+    const ttl = await shared.redis.pttl(`${prefix}rl:{u:${id}:api}`)
     expect(ttl).toBeGreaterThan(60_000)
     expect(ttl).toBeLessThanOrEqual(120_000)
-    expect(await keysWithoutTtl(redis, prefix)).toEqual([])
+    expect(await keysWithoutTtl(shared.redis, prefix)).toEqual([])
     await limiter.stop?.()
   })
 })

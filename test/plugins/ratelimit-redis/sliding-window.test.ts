@@ -3,13 +3,12 @@
  * sequences: the script is run with the time passed in (one line swapped in a copy of the
  * source) so both see the same clock.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
-import type { Redis } from 'ioredis'
 import { createMemoryRateLimiter } from '../../../core/defaults/memory-rate-limiter.ts'
 import type { RateLimitRule } from '../../../core/ports/rate-limiter.ts'
 import { describeWith, redisMissing } from '../../helpers/services.ts'
-import { connectRedis, dropKeys, uniquePrefix } from '../../redis/redis.ts'
+import { uniquePrefix, useSharedRedis } from '../../redis/redis.ts'
 
 const source = readFileSync(new URL('../../../plugins/ratelimit-redis/lua/sliding-window.lua', import.meta.url), 'utf8')
 const TIME_LINES = /local now = redis\.call\('TIME'\)\nlocal t = [^\n]+\n/
@@ -27,14 +26,7 @@ function rng(seed: number) {
 }
 
 describeWith('sliding-window.lua matches the memory limiter [redis]', await redisMissing(), () => {
-  let redis: Redis
-  beforeAll(async () => {
-    redis = await connectRedis()
-  })
-  afterAll(async () => {
-    await dropKeys(redis, prefix)
-    redis.disconnect()
-  })
+  const shared = useSharedRedis(prefix)
 
   test('the clock line was swapped (the test would compare nothing otherwise)', () => {
     expect(withClock).not.toBe(source)
@@ -61,12 +53,12 @@ describeWith('sliding-window.lua matches the memory limiter [redis]', await redi
         const key = keys[Math.floor(random() * keys.length)]!
         if (random() < 0.01) {
           await memory.reset(key)
-          await redis.del(key)
+          await shared.redis.del(key)
           continue
         }
         const cost = random() < 0.8 ? 1 : Math.floor(random() * 12)
         const expected = await memory.consume(key, rule, { cost })
-        const [allowed, taken, remaining, resetIn, retryAfter] = (await redis.eval(
+        const [allowed, taken, remaining, resetIn, retryAfter] = (await shared.redis.eval(
           withClock,
           1,
           key,
@@ -90,7 +82,7 @@ describeWith('sliding-window.lua matches the memory limiter [redis]', await redi
   test('lease call: takes what fits, at least the minimum, and reports the retry for the minimum', async () => {
     const key = `${prefix}lease`
     const t = 1_699_999_980_000 // the start of a 60 s window
-    const call = async (cost: number, least: number) => (await redis.eval(withClock, 1, key, 10, 60_000, cost, least, t)) as number[]
+    const call = async (cost: number, least: number) => (await shared.redis.eval(withClock, 1, key, 10, 60_000, cost, least, t)) as number[]
     expect(await call(4, 1)).toEqual([1, 4, 6, 120_000, 0])
     expect(await call(8, 1)).toEqual([1, 6, 0, 120_000, 0])
     const denied = await call(8, 1)
