@@ -1,4 +1,4 @@
-/** The cache plugin against the cache conformance suite: one instance, and two instances on one Redis. */
+/** The cache plugin against the cache conformance suite: one instance, two instances on one Redis, and an L1 of one entry. */
 import { expect, test } from 'bun:test'
 import { cacheSuite } from 'scale-runtime/testing'
 import { describeWith, redisMissing, REDIS_URL } from '../../helpers/services.ts'
@@ -21,6 +21,12 @@ describeWith('cache plugin [redis]', await redisMissing(), () => {
       await a.stop()
       await b.stop()
     })
+  })
+
+  // An L1 of one entry: nearly every read goes to Redis, as under memory pressure.
+  cacheSuite('cache plugin, an L1 of one entry', async () => {
+    const one = await cacheInstance(REDIS_URL, prefix, { l1MaxEntries: 1 })
+    return Object.assign(one.cache, { stop: one.stop })
   })
 
   test('after the suites, no key under the prefix lives forever', async () => {
