@@ -5,11 +5,10 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
-import type { Redis } from 'ioredis'
 import { describeWith, freshPostgresDatabase, postgresMissing, REDIS_URL, redisMissing } from '../helpers/services.ts'
 import { API_READY, call, type Proc, spawnUntil } from '../helpers/remote.ts'
 import { HOOK_TIMEOUT } from '../helpers/runtime.ts'
-import { connectRedis, dropKeys, keysUnder, keysWithoutTtl, uniquePrefix } from './redis.ts'
+import { keysUnder, keysWithoutTtl, uniquePrefix, useSharedRedis } from './redis.ts'
 
 const CONFIG = resolve(import.meta.dir, 'fixtures/two-instances.ts')
 const prefix = uniquePrefix('two-instances')
@@ -21,11 +20,9 @@ const startInstance = (env: Record<string, string>) => spawnUntil('core/main.ts'
 describeWith('two instances on one PostgreSQL and one Redis [postgres, redis]', missing, () => {
   let a: Instance
   let b: Instance
-  let redis: Redis
   let drop: (() => Promise<void>) | undefined
 
   beforeAll(async () => {
-    redis = await connectRedis()
     const db = await freshPostgresDatabase()
     drop = db.drop
     const env = { DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, JWT_SECRET: 'two-instances-test-secret-0123456789abcdef' }
@@ -38,10 +35,10 @@ describeWith('two instances on one PostgreSQL and one Redis [postgres, redis]', 
       i?.proc.kill('SIGTERM')
       await i?.proc.exited
     }
-    await dropKeys(redis, prefix)
-    redis?.disconnect()
     await drop?.()
   }, HOOK_TIMEOUT)
+  // After the instances' hooks: their keys are dropped once they stopped.
+  const shared = useSharedRedis(prefix)
 
   test('both are ready, and report their Redis connection', async () => {
     for (const i of [a, b]) {
@@ -69,7 +66,7 @@ describeWith('two instances on one PostgreSQL and one Redis [postgres, redis]', 
     const onB = await call(b.base, 'POST', `/v1/conversations/${conv}/messages`, { content: 'and another' }, tokenB)
     expect(onB.status).toBe(409)
     expect(onB.body.error.code).toBe('CONFLICT')
-    expect(await keysUnder(redis, `${prefix}lock:{reply:${login.body.user.id}:${conv}}`)).toHaveLength(1)
+    expect(await keysUnder(shared.redis, `${prefix}lock:{reply:${login.body.user.id}:${conv}}`)).toHaveLength(1)
 
     // The job runs on A (llm dispatch is per instance in this config); when it ends the lock goes.
     const deadline = Date.now() + 30_000
@@ -82,7 +79,7 @@ describeWith('two instances on one PostgreSQL and one Redis [postgres, redis]', 
     const again = await call(b.base, 'POST', `/v1/conversations/${conv}/messages`, { content: 'and another' }, tokenB)
     expect(again.status).toBe(202)
     // The conversation buffer A wrote is in Redis, where B read it to build its context.
-    expect(await redis.llen(`${prefix}buf:{${conv}}:turns`)).toBeGreaterThanOrEqual(2)
+    expect(await shared.redis.llen(`${prefix}buf:{${conv}}:turns`)).toBeGreaterThanOrEqual(2)
   }, 60_000)
 
   test('1,000 concurrent requests of one user over both instances at 100 a minute: exactly 100 admitted; no key without a TTL', async () => {
@@ -92,7 +89,7 @@ describeWith('two instances on one PostgreSQL and one Redis [postgres, redis]', 
     // The sliding-window counter weighs the previous minute in: a burst that straddled the
     // turn of a minute by more than 0.6 s (1% of the window) could get one more. Start well
     // inside a minute, as the clock of the Redis server sees it.
-    const [seconds] = await redis.time()
+    const [seconds] = await shared.redis.time()
     const intoMinute = (Number(seconds) % 60) * 1000
     if (intoMinute > 45_000) await Bun.sleep(60_000 - intoMinute + 200)
     const statuses = await Promise.all(
@@ -104,7 +101,7 @@ describeWith('two instances on one PostgreSQL and one Redis [postgres, redis]', 
     )
     expect(statuses.filter((s) => s === 200)).toHaveLength(100)
     expect(statuses.filter((s) => s === 429)).toHaveLength(900)
-    expect(await keysUnder(redis, `${prefix}rl:{u:${reg.body.user.id}:api}`)).toHaveLength(1)
-    expect(await keysWithoutTtl(redis, prefix)).toEqual([])
+    expect(await keysUnder(shared.redis, `${prefix}rl:{u:${reg.body.user.id}:api}`)).toHaveLength(1)
+    expect(await keysWithoutTtl(shared.redis, prefix)).toEqual([])
   }, 120_000)
 })

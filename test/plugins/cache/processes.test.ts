@@ -6,11 +6,10 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
-import type { Redis } from 'ioredis'
 import { API_READY, call, type Proc, spawnUntil } from '../../helpers/remote.ts'
 import { HOOK_TIMEOUT } from '../../helpers/runtime.ts'
 import { describeWith, freshPostgresDatabase, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.ts'
-import { connectRedis, dropKeys, uniquePrefix } from '../../redis/redis.ts'
+import { uniquePrefix, useSharedRedis } from '../../redis/redis.ts'
 
 const CONFIG = resolve(import.meta.dir, 'fixtures/cluster.ts')
 const ROOT = resolve(import.meta.dir, '../../..')
@@ -27,12 +26,10 @@ async function read(base: string, path: string, token: string) {
 describeWith('cache across two runtime processes [postgres, redis]', missing, () => {
   let a: Proc
   let b: Proc
-  let redis: Redis
   let env: Record<string, string>
   let drop: (() => Promise<void>) | undefined
 
   beforeAll(async () => {
-    redis = await connectRedis()
     const db = await freshPostgresDatabase()
     drop = db.drop
     env = { DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, JWT_SECRET: 'cache-processes-test-secret-0123456789abcdef' }
@@ -45,10 +42,10 @@ describeWith('cache across two runtime processes [postgres, redis]', missing, ()
       i?.proc.kill('SIGTERM')
       await i?.proc.exited
     }
-    await dropKeys(redis, prefix)
-    redis?.disconnect()
     await drop?.()
   }, HOOK_TIMEOUT)
+  // After the instances' hooks: their keys are dropped once they stopped.
+  useSharedRedis(prefix)
 
   test('both report a healthy cache check', async () => {
     for (const i of [a, b]) expect((await call(i.base, 'GET', '/health/ready')).body.checks.cache).toBe('ok')
