@@ -5,13 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { resolve } from 'node:path'
-import type { Redis } from 'ioredis'
 import { resolveConfig } from '../../core/config/load.ts'
 import { buildReport, type DoctorInput } from '../../core/doctor/plan.ts'
 import { beat, heartbeatKeys } from '../../core/redis/heartbeat.ts'
 import { HOOK_TIMEOUT } from '../helpers/runtime.ts'
 import { describeWith, freshPostgresDatabase, postgresMissing, REDIS_URL, redisMissing } from '../helpers/services.ts'
-import { connectRedis, dropKeys, uniquePrefix } from '../redis/redis.ts'
+import { uniquePrefix, useSharedRedis } from '../redis/redis.ts'
 
 const ROOT = resolve(import.meta.dir, '../..')
 const fixture = (name: string) => resolve(import.meta.dir, `fixtures/${name}.ts`)
@@ -42,12 +41,10 @@ const missing = (await postgresMissing()) ?? (await redisMissing())
 
 describeWith('doctor on a cluster config [postgres, redis]', missing, () => {
   let db: { url: string; drop(): Promise<void> }
-  let redis: Redis
   const prefix = uniquePrefix('doctor')
   let env: Record<string, string>
   beforeAll(async () => {
     db = await freshPostgresDatabase()
-    redis = await connectRedis()
     env = {
       SCALE_CONFIG: fixture('cluster'),
       DATABASE_URL: db.url,
@@ -57,15 +54,14 @@ describeWith('doctor on a cluster config [postgres, redis]', missing, () => {
     }
   }, HOOK_TIMEOUT)
   afterAll(async () => {
-    await dropKeys(redis, prefix)
-    redis?.disconnect()
     await db?.drop()
   }, HOOK_TIMEOUT)
+  const shared = useSharedRedis(prefix)
 
   test('a healthy config: the plan counts the live processes from their heartbeats, and exit 0', async () => {
     const keys = heartbeatKeys(prefix, new URL(db.url).host)
     for (const [i, role] of (['api', 'api', 'worker'] as const).entries()) {
-      await beat(redis, keys, `${role}-${i}`, 60_000, { role, host: 'test', pid: i, limits: { primary: 10 } })
+      await beat(shared.redis, keys, `${role}-${i}`, 60_000, { role, host: 'test', pid: i, limits: { primary: 10 } })
     }
     const r = await doctor({ ...env, DOCTOR_TUNER: '1' })
     expect(r.err).toBe('')

@@ -4,7 +4,6 @@
  * replica that cannot be read keeps the floor without holding the others back.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import type { Redis } from 'ioredis'
 import type { Runtime } from '../../../core/app.ts'
 import { resolveConfig } from '../../../core/config/load.ts'
 import { openDatabase, type Database } from '../../../core/db/open.ts'
@@ -14,7 +13,7 @@ import { heartbeatKeys, liveProcesses } from '../../../core/redis/heartbeat.ts'
 import poolTuner from '../../../plugins/pool-tuner/index.ts'
 import { client, HOOK_TIMEOUT, startRuntime } from '../../helpers/runtime.ts'
 import { describeWith, freshPostgresDatabase, postgresMissing, REDIS_URL, redisMissing } from '../../helpers/services.ts'
-import { connectRedis, dropKeys, uniquePrefix } from '../../redis/redis.ts'
+import { uniquePrefix, useSharedRedis } from '../../redis/redis.ts'
 
 const missing = (await postgresMissing()) ?? (await redisMissing())
 
@@ -48,11 +47,9 @@ describeWith('pool-tuner sizes replica pools through the router hook [postgres, 
   let other: { url: string; drop(): Promise<void> }
   let replica: Database
   let rt: Runtime
-  let redis: Redis
   beforeAll(async () => {
     ;[primary, other] = await Promise.all([freshPostgresDatabase(), freshPostgresDatabase()])
     replica = await openDatabase(resolveConfig({ database: { url: other.url } }).database)
-    redis = await connectRedis()
     // A headroom that leaves a budget of 4 on the server, below the pools' opened size of 10.
     const [server] = await replica.postgres!<
       { max: number; su: number }[]
@@ -70,20 +67,20 @@ describeWith('pool-tuner sizes replica pools through the router hook [postgres, 
   afterAll(async () => {
     await rt?.stop()
     await replica?.close()
-    await dropKeys(redis, prefix)
-    redis?.disconnect()
     await primary?.drop()
     await other?.drop()
   }, HOOK_TIMEOUT)
+  // After the runtime's hooks: its keys are dropped once it stopped.
+  const shared = useSharedRedis(prefix)
 
   test('the replica pool gets its share of its server, published under its name', async () => {
     const expected = 4 // one process: the whole budget, below the size the pools were opened at
     for (let i = 0; i < 50 && replica.pool!.stats().size !== expected; i++) await Bun.sleep(100)
     expect(replica.pool!.stats().size).toBe(expected)
-    let live = await liveProcesses(redis, heartbeatKeys(prefix, 'replica-hook'))
+    let live = await liveProcesses(shared.redis, heartbeatKeys(prefix, 'replica-hook'))
     for (let i = 0; i < 20 && live[0]?.limits['replica-1'] === undefined; i++) {
       await Bun.sleep(100)
-      live = await liveProcesses(redis, heartbeatKeys(prefix, 'replica-hook'))
+      live = await liveProcesses(shared.redis, heartbeatKeys(prefix, 'replica-hook'))
     }
     expect(live).toHaveLength(1)
     expect(live[0]!.limits).toEqual({ primary: expected, 'replica-1': expected })
