@@ -98,13 +98,14 @@ async function main() {
       sockets: { type: 'string' },
       'idle-sockets': { type: 'string' },
       'chat-db': { type: 'string' },
+      'chat-dispatch': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
   if (values.help) {
     console.log(
       `usage: npm run bench -- [${SCENARIOS.map((s) => s.name).join('|')} ...] [--duration s] [--rounds n] [--warmup s] [--connections n] [--no-variants] [--out file|-]\n` +
-        `       npm run bench -- ${CHAT_SCENARIOS.map((s) => s.name).join(' | ')} [--turns n] [--clients n] [--streams n] [--sockets n] [--idle-sockets n] [--chat-db memory|postgres] (not in the default set)`,
+        `       npm run bench -- ${CHAT_SCENARIOS.map((s) => s.name).join(' | ')} [--turns n] [--clients n] [--streams n] [--sockets n] [--idle-sockets n] [--chat-db memory|postgres] [--chat-dispatch in-process|llm-queue] (not in the default set)`,
     )
     return
   }
@@ -126,6 +127,7 @@ async function main() {
       sockets: n(values.sockets),
       idleSockets: n(values['idle-sockets']),
       database: values['chat-db'] as 'memory' | 'postgres' | undefined,
+      dispatch: values['chat-dispatch'] as 'in-process' | 'llm-queue' | undefined,
       log: (line) => console.error(line),
     })
     sections = renderChat(chat, chatMeta())

@@ -20,6 +20,9 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
 const bun = process.execPath
 const MAIN = here('../../core/main.ts')
 export const CHAT_CONFIG = here('../configs/chat.ts')
+const CHAT_QUEUE_CONFIG = here('../configs/chat-queue.ts')
+const WORKER = here('../../core/worker.ts')
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const LOAD = here('./load.ts')
 const PASSWORD = 'bench password, long enough'
 /** The tier's maxTokens in configs/base.ts: the fake reply is never cut below that. */
@@ -58,6 +61,12 @@ export interface ChatOptions {
    * @default 'memory'
    */
   database: 'memory' | 'postgres'
+  /**
+   * Where replies run: `in-process` (the default dispatch) or `llm-queue` (an api instance and
+   * a worker process on Redis, BENCH_REDIS_URL / TEST_REDIS_URL, keys under a fresh prefix).
+   * @default 'in-process'
+   */
+  dispatch: 'in-process' | 'llm-queue'
   log?: (line: string) => void
 }
 
@@ -79,8 +88,14 @@ export function chatOptions(o: Partial<ChatOptions> = {}, env = process.env): Ch
     idleSockets: num(o.idleSockets, 'BENCH_CHAT_IDLE_SOCKETS', 19_000),
     idlePerProcess: num(o.idlePerProcess, 'BENCH_CHAT_IDLE_PER_PROCESS', 5_000),
     database: database(o.database ?? env.BENCH_CHAT_DB ?? 'memory'),
+    dispatch: dispatchOf(o.dispatch ?? env.BENCH_CHAT_DISPATCH ?? 'in-process'),
     log: o.log,
   }
+}
+
+function dispatchOf(v: string): ChatOptions['dispatch'] {
+  if (v !== 'in-process' && v !== 'llm-queue') throw new Error(`BENCH_CHAT_DISPATCH is ${JSON.stringify(v)}; expected in-process or llm-queue`)
+  return v
 }
 
 function database(v: string): ChatOptions['database'] {
@@ -211,8 +226,20 @@ async function register(base: string): Promise<string> {
   return body.token
 }
 
-/** llm_jobs_running + llm_jobs_queued from /metrics. */
+/**
+ * llm_jobs_running + llm_jobs_queued from /metrics, asked again for up to 5 s while above 0:
+ * an llm-queue api instance learns that its jobs started by asking Redis every 2 s.
+ */
 async function jobsLeft(base: string): Promise<number | undefined> {
+  let n = await jobsLeftNow(base)
+  for (let i = 0; i < 10 && n !== undefined && n > 0; i++) {
+    await new Promise((r) => setTimeout(r, 500))
+    n = await jobsLeftNow(base)
+  }
+  return n
+}
+
+async function jobsLeftNow(base: string): Promise<number | undefined> {
   try {
     const text = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()
     const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
@@ -319,9 +346,12 @@ function runLoad<T>(
 }
 
 interface Started {
+  /** The runtime; with llm-queue, its api instance and worker as one (CPU and RSS summed). */
   run: Running
   logFile: string
   db?: BenchDatabase
+  /** The Redis key prefix of an llm-queue run, dropped afterwards. */
+  redisPrefix?: string
 }
 
 async function latencyScenario(s: Started, o: ChatOptions, load: number | undefined, log: (l: string) => void): Promise<ChatLatencyResult> {
@@ -462,20 +492,67 @@ export async function abortChat(): Promise<void> {
 }
 
 async function start(name: string, o: ChatOptions, dir: string, cpu: number | undefined, log: (l: string) => void): Promise<Started> {
-  log(`  starting the runtime for ${name}${o.database === 'postgres' ? ' (PostgreSQL)' : ''}`)
+  const queue = o.dispatch === 'llm-queue'
+  log(`  starting the runtime for ${name}${o.database === 'postgres' ? ' (PostgreSQL)' : ''}${queue ? ' with an llm-queue worker' : ''}`)
   const logFile = join(dir, `${name}.log`)
   const started: Started = { logFile, run: undefined as unknown as Running }
   live.push(started)
   if (o.database === 'postgres') started.db = await createBenchDatabase()
-  started.run = await startServer({
-    label: `runtime (${name})`,
-    argv: [bun, ...profileFlags(name), MAIN],
-    env: { SCALE_CONFIG: CHAT_CONFIG, ...(started.db && { DATABASE_URL: started.db.url }) },
+  if (queue) started.redisPrefix = `bench:chat:${Date.now().toString(36)}:`
+  const env = {
+    SCALE_CONFIG: queue ? CHAT_QUEUE_CONFIG : CHAT_CONFIG,
+    ...(started.db && { DATABASE_URL: started.db.url }),
+    ...(started.redisPrefix && { REDIS_URL, REDIS_KEY_PREFIX: started.redisPrefix }),
+  }
+  const api = await startServer({ label: `runtime (${name})`, argv: [bun, ...profileFlags(name), MAIN], env, readyPath: '/health/live', cpu, stdoutFile: logFile })
+  if (!queue) return Object.assign(started, { run: api })
+  // The worker serves its health on WORKER_PORT: the free port the stack gives as PORT.
+  const worker = await startServer({
+    label: `llm-queue worker (${name})`,
+    argv: ['sh', '-c', 'WORKER_PORT=$PORT exec "$0" "$@"', bun, ...profileFlags(`${name}-worker`), WORKER],
+    env,
     readyPath: '/health/live',
     cpu,
-    stdoutFile: logFile,
+    stdoutFile: join(dir, `${name}-worker.log`),
+  }).catch(async (e) => {
+    await api.stop()
+    throw e
   })
+  started.run = together(api, worker)
   return started
+}
+
+/** The api instance and its worker as one server: CPU and RSS summed, paused, resumed and stopped together. */
+function together(api: Running, worker: Running): Running {
+  const sum = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a + b)
+  return {
+    ...api,
+    cpuSeconds: () => sum(api.cpuSeconds(), worker.cpuSeconds()),
+    rssMiB: () => sum(api.rssMiB(), worker.rssMiB()),
+    pause: () => (api.pause(), worker.pause()),
+    resume: () => (api.resume(), worker.resume()),
+    stop: async () => {
+      await api.stop()
+      await worker.stop()
+    },
+  }
+}
+
+/** Remove an llm-queue run's keys (BullMQ's queue keys have no TTL). */
+async function dropRedisKeys(prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis')
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  try {
+    await redis.connect()
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+      if (keys.length) await redis.del(...keys)
+      cursor = next
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
 }
 
 /** With BENCH_CHAT_PROFILE=<dir>, the server runs under Bun's CPU profiler and writes `<dir>/<scenario>.cpuprofile` (and a `.md` summary) when it stops. */
@@ -487,12 +564,11 @@ function profileFlags(name: string): string[] {
 async function stop(s: Started) {
   if (s.run) {
     // A frozen process acts on SIGTERM only once continued.
-    try {
-      process.kill(s.run.pid, 'SIGCONT')
-    } catch {}
+    s.run.resume()
     await s.run.stop()
   }
   await s.db?.drop()
+  if (s.redisPrefix) await dropRedisKeys(s.redisPrefix).catch(() => {})
   live = live.filter((x) => x !== s)
 }
 
@@ -517,14 +593,14 @@ export async function runChat(names: readonly string[], opts: Partial<ChatOption
       wanted.slice(0, Math.max(1, cores())).map(async (s) => {
         const started = await start(s.name, o, dir, pins.server, log)
         servers.set(s.name, started)
-        process.kill(started.run.pid, 'SIGSTOP')
+        started.run.pause()
       }),
     )
     const results: ChatResult[] = []
     for (const s of wanted) {
       log(s.title)
       let started = servers.get(s.name)
-      if (started) process.kill(started.run.pid, 'SIGCONT')
+      if (started) started.run.resume()
       else servers.set(s.name, (started = await start(s.name, o, dir, pins.server, log)))
       const scenario = s.name === 'chat-latency' ? latencyScenario : s.name === 'chat-streams' ? streamsScenario : idleScenario
       results.push(await scenario(started, o, pins.load, log))

@@ -48,10 +48,14 @@ function header(meta: ChatMeta, r: ChatResult): string[] {
     r.o.database === 'postgres'
       ? 'PostgreSQL (a fresh database on the local server, not pinned: it competes with both cores)'
       : 'embedded PGlite in memory (in the server process, so its CPU and RSS are in the figures)'
+  const queue =
+    r.o.dispatch === 'llm-queue'
+      ? ' Replies on llm-queue (`bench/configs/chat-queue.ts`): the api instance enqueues on Redis and relays the events from Redis streams, a worker process (`core/worker.ts`, pinned with the server) runs them; CPU and RSS are the two processes together.'
+      : ''
   return [
     `${meta.date}, ${meta.cpu}, ${meta.cores} cores. ${meta.pinned ? 'Server pinned to core 0, load generator (bench/chat/load.ts, its own Bun process) to core 1 (taskset).' : 'Not pinned (fewer than 2 cores or no taskset): server and load generator share the CPU.'}`,
     '',
-    `Versions: bun ${process.versions.bun ?? 'missing'}, elysia ${packageVersion('elysia')}. Runtime: \`bun core/main.ts\` with \`bench/configs/chat.ts\`: fake provider at \`fakeTokenDelay: 0\`, \`llm.concurrency\` 1000, \`llm.maxQueued\` 10000, chat limit 10⁹ a minute, access log on, one user. Database: ${db}.`,
+    `Versions: bun ${process.versions.bun ?? 'missing'}, elysia ${packageVersion('elysia')}. Runtime: \`bun core/main.ts\` with \`bench/configs/chat.ts\`: fake provider at \`fakeTokenDelay: 0\`, \`llm.concurrency\` 1000, \`llm.maxQueued\` 10000, chat limit 10⁹ a minute, access log on, one user. Database: ${db}.${queue}`,
   ]
 }
 
@@ -151,16 +155,19 @@ function idle(r: ChatIdleResult, meta: ChatMeta): string {
 }
 
 /** The sections the chat scenarios write: one per scenario and database. */
-export const CHAT_SECTIONS = CHAT_SCENARIOS.flatMap((s) => [s.name, `${s.name}-postgres`])
+export const CHAT_SECTIONS = CHAT_SCENARIOS.flatMap((s) =>
+  ['', '-postgres'].flatMap((db) => [`${s.name}${db}`, `${s.name}${db}-llm-queue`]),
+)
 
 /** One fenced section per result; a run on PostgreSQL has its own (`<name>-postgres`), so both can stand side by side. */
 export function renderChat(results: ChatResult[], meta: ChatMeta): { name: string; text: string }[] {
   return results.map((r) => {
     const pg = r.o.database === 'postgres'
-    const name = pg ? `${r.name}-postgres` : r.name
+    const queue = r.o.dispatch === 'llm-queue'
+    const name = `${r.name}${pg ? '-postgres' : ''}${queue ? '-llm-queue' : ''}`
     const body = r.name === 'chat-latency' ? latency(r, meta) : r.name === 'chat-streams' ? streams(r, meta) : idle(r, meta)
     const warn = chatErrors(r) > 0 ? '\n\n**⚠ This run had errors: its numbers are not comparable.**' : ''
-    return { name, text: `${begin(name)}\n## ${r.title}${pg ? ', on PostgreSQL' : ''}\n\n${body}${warn}\n${end(name)}` }
+    return { name, text: `${begin(name)}\n## ${r.title}${pg ? ', on PostgreSQL' : ''}${queue ? ', replies on llm-queue' : ''}\n\n${body}${warn}\n${end(name)}` }
   })
 }
 

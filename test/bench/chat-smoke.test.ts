@@ -9,6 +9,8 @@ import { describe, expect, test } from 'bun:test'
 import { chatErrors, runChat, type ChatIdleResult, type ChatLatencyResult, type ChatStreamsResult } from '../../bench/chat/bench.ts'
 import { CHAT_SECTIONS, keepSections, mergeSections, renderChat } from '../../bench/chat/report.ts'
 import { postgresDown } from '../../bench/postgres.ts'
+import { describeWith, redisMissing } from '../helpers/services.ts'
+import { Redis } from 'ioredis'
 
 const TIMEOUT = 120_000
 const database = (await postgresDown()) ? 'memory' : 'postgres'
@@ -89,4 +91,26 @@ describe('chat bench (smoke)', () => {
     expect(rerun).toContain('new')
     expect(rerun).toContain('## chat-streams')
   })
+})
+
+describeWith('chat bench on llm-queue (smoke) [redis]', await redisMissing(), () => {
+  test(
+    'chat-latency with replies on llm-queue (api instance and worker process) has no errors and leaves no keys',
+    async () => {
+      const [r] = (await runChat(['chat-latency'], { turns: 10, clients: 2, warmupTurns: 1, rounds: 1, database, dispatch: 'llm-queue' })) as [
+        ChatLatencyResult,
+      ]
+      expect({ errors: chatErrors(r), turns: r.rows.map((x) => x.turns) }).toEqual({ errors: 0, turns: [10, 10] })
+      for (const x of r.rows) expect(x.serverCpuMsPerTurn).toBeGreaterThan(0)
+      const [section] = renderChat([r], { date: 'today', cpu: 'cpu', cores: 2, pinned: true })
+      expect(section!.name).toBe(`chat-latency${database === 'postgres' ? '-postgres' : ''}-llm-queue`)
+      const redis = new Redis(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379')
+      try {
+        expect(await redis.keys('bench:chat:*')).toEqual([])
+      } finally {
+        redis.disconnect()
+      }
+    },
+    TIMEOUT,
+  )
 })
