@@ -16,6 +16,7 @@ import { createLogger } from '../core/observability/logger.ts'
 import type { JobRunner, LlmDispatch, ReplyJob } from '../core/ports/llm-dispatch.ts'
 import { createQueueDispatch } from '../plugins/llm-queue/dispatch.ts'
 import { resolveQueueOptions } from '../plugins/llm-queue/options.ts'
+import { dropKeysUnder } from './redis-keys.ts'
 
 const { values } = parseArgs({
   options: {
@@ -158,12 +159,7 @@ async function main() {
   console.log(`  raw BullMQ            ${rawRate.toFixed(0)}   (llm-queue ${(lqRate / rawRate).toFixed(2)}x)`)
   console.log(`  in-process dispatch   ${ipRate.toFixed(0)}`)
 
-  let cursor = '0'
-  do {
-    const [c, keys] = await command.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000)
-    if (keys.length) await command.del(...keys)
-    cursor = c
-  } while (cursor !== '0')
+  await dropKeysUnder(command, PREFIX)
   command.disconnect()
 }
 

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createBenchDatabase, postgresDown, ADMIN_URL, type BenchDatabase } from '../postgres.ts'
 import { cores, pinned, pinning, rssMiB } from '../proc.ts'
+import { dropKeysUnder } from '../redis-keys.ts'
 import { killAll, startServer, type Running } from '../stack.ts'
 import { runIdle, type IdleOutput } from './idle.ts'
 import type { ErrorTally, LatencyOutput, Spec, StreamsOutput, TurnTiming } from './load.ts'
@@ -544,12 +545,7 @@ async function dropRedisKeys(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })
   try {
     await redis.connect()
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      if (keys.length) await redis.del(...keys)
-      cursor = next
-    } while (cursor !== '0')
+    await dropKeysUnder(redis, prefix)
   } finally {
     redis.disconnect()
   }
