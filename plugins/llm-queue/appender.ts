@@ -3,10 +3,11 @@
  * as its owner, in seq order, and tells the worker what Redis answered (another attempt owns
  * the job, the stream was ended by a cancel, the state is gone and must be restored).
  *
- * Deltas do not wait for Redis: the first goes out at once, and those that come while it is in
- * flight are written together in one script call when it is answered (one call in flight at a
- * time, so seq order holds; at most `MAX_BATCH` wait before `send` waits too). A final event
- * (`write`) first waits for every delta, then is written on its own.
+ * Deltas do not wait for Redis: the first goes out after one turn of the event loop, with the
+ * deltas yielded meanwhile, and those that come while a call is in flight are written together
+ * in one script call when it is answered (one call in flight at a time, so seq order holds; at
+ * most `MAX_BATCH` wait before `send` waits too). A final event (`write`) first waits for
+ * every delta, then is written on its own.
  */
 import type { Logger } from 'pino'
 import { ScaleError, type RedisClient, type ReplyJob } from 'scale-runtime/plugin'
@@ -96,6 +97,8 @@ export function createEventAppender(d: AppenderDeps): EventAppender {
   function ship() {
     inFlight = (async () => {
       try {
+        // One turn of the event loop first: the deltas a provider yields meanwhile go in the same call.
+        await new Promise((r) => setImmediate(r))
         while (queued.length && !gone && !lost) {
           const events = queued
           const from = queuedFrom
