@@ -24,7 +24,7 @@ interface Row {
 
 new Elysia()
   .get('/v1/conversations', async ({ request, set }) => {
-    if (!request.headers.get('authorization')?.startsWith('Bearer ')) {
+    if (!/^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1]) {
       set.status = 401
       return { error: { code: 'UNAUTHORIZED', message: 'a bearer token is required' } }
     }

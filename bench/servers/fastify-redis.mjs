@@ -25,7 +25,7 @@ app.get(
   {
     config: { rateLimit: { max: 1_000_000_000, timeWindow: 60_000 } },
     onRequest: async (req, reply) => {
-      if (!req.headers.authorization?.startsWith('Bearer ')) {
+      if (!/^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1]) {
         return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'a bearer token is required' } })
       }
     },

@@ -9,9 +9,9 @@ app.get('/health/live', async () => ({ status: 'live' }))
 app.get(
   '/v1/bench/noop',
   {
-    // The same trivial bearer check as the bare Elysia reference.
+    // The same trivial bearer parsing as the bare Elysia reference.
     onRequest: async (req, reply) => {
-      if (!req.headers.authorization?.startsWith('Bearer ')) {
+      if (!/^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1]) {
         return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'a bearer token is required' } })
       }
     },
