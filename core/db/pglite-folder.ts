@@ -9,7 +9,7 @@
  * system: that one keeps every data file in the JS heap (about 160 MiB more RSS). The folder
  * is a copy of a template made once per process (initdb runs once, not per database), and is
  * removed when the database closes or the process exits; folders left by a killed process
- * are removed by the next process that makes a template.
+ * are removed by the next `memory://` open.
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -40,6 +40,7 @@ export async function pgliteFolder(PGlite: PgliteClass, dataDir: string, setting
     if (!existsSync(join(dataDir, 'PG_VERSION'))) await initdb(PGlite, dataDir, settings)
     return { path: dataDir, dispose: () => {} }
   }
+  sweepDeadProcesses()
   const path = mkdtempSync(join(tmpdir(), PREFIX))
   live.add(path)
   try {
@@ -58,7 +59,6 @@ async function initdb(PGlite: PgliteClass, path: string, settings: PgliteSetting
 }
 
 async function makeTemplate(PGlite: PgliteClass, settings: PgliteSettings): Promise<string> {
-  sweepDeadProcesses()
   process.once('exit', () => {
     for (const path of live) rmSync(path, { recursive: true, force: true })
   })

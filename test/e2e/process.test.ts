@@ -25,7 +25,7 @@ function run(args: string[], env: Record<string, string>) {
   })
 }
 
-async function waitForLine(stream: ReadableStream<Uint8Array>, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+async function waitForLine(stream: ReadableStream<Uint8Array>, pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
   const reader = stream.getReader()
   const decoder = new TextDecoder()
   let text = ''
