@@ -1,20 +1,9 @@
 /** Process and machine facts the harness needs: free ports, CPU pinning, CPU time and RSS of a pid, versions. */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { availableParallelism } from 'node:os'
 
-/** A port the kernel just handed out on 127.0.0.1 (closed again, so a server can take it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
+export { freePort } from '../deploy/local/net.ts'
 
 export const cores = (): number => availableParallelism()
 

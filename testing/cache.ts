@@ -2,8 +2,8 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { settle } from './settle.ts'
 import type { Cache } from '../core/ports/cache.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)))
 /** Keys and tags unique per test, so runs sharing one Redis never collide. */
 const unique = (label: string) => `conformance:${label}:${crypto.randomUUID()}`
 

@@ -2,8 +2,8 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { settle } from './settle.ts'
 import type { RateLimitDecision, RateLimiter, RateLimitRule } from '../core/ports/rate-limiter.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)))
 /** Keys unique per test, so runs sharing one Redis never collide. */
 const uniqueKey = (label: string) => `conformance:${label}:${crypto.randomUUID()}`
 /** Slack for timers firing late and for a backend clock (Redis TIME) a little off ours. */

@@ -2,8 +2,8 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { settle } from './settle.ts'
 import type { SessionStore, Turn } from '../core/ports/session.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)))
 /** Ids unique per test, so runs sharing one Redis never collide. */
 const uniqueId = (label: string) => `conformance:${label}:${crypto.randomUUID()}`
 const turns = (...contents: string[]): Turn[] => contents.map((content, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content }))

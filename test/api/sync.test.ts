@@ -1,8 +1,8 @@
 import { expect, test } from 'bun:test'
 import { changes, conversations } from '../../core/db/schema.ts'
 import { client, describeEachDatabase } from '../helpers/runtime.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describeEachDatabase('delta sync', (rt, kind) => {
   const api = client(rt)

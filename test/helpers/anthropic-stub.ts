@@ -19,6 +19,7 @@
  * expect(stub.requests).toHaveLength(2)
  * await stub.stop()
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 
 export type StubInterrupt =
   /** Reset the connection, without the end of the body. */
@@ -140,7 +141,6 @@ export function errorEventAfter(afterDeltas: number, type = 'overloaded_error', 
   return reply('one two three four five six seven eight', { interrupt: { afterDeltas, how: 'error', type, message } })
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const countWords = (s: string) => s.split(/\s+/).filter(Boolean).length
 
 function contentText(content: unknown): string {

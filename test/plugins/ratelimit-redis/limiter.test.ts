@@ -5,9 +5,9 @@ import type { RedisClient } from '../../../core/types.ts'
 import { createRedisRateLimiter } from '../../../plugins/ratelimit-redis/index.ts'
 import { describeWith, redisMissing } from '../../helpers/services.ts'
 import { keysUnder, keysWithoutTtl, uniquePrefix, useSharedRedis } from '../../redis/redis.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 const prefix = uniquePrefix('limiter')
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** The connection, counting the scripts it runs. */
 function counting(redis: Redis) {
