@@ -86,9 +86,10 @@ function composeApp(core: Core, traffic: Traffic | undefined): AnyElysia {
   // after it, and a plugin's global hooks (audit, tracing) must see every route.
   const pluginApps = wired.apps.map((a) => (typeof a === 'function' ? a({ guard, slots }) : a))
   const app: AnyElysia = new Elysia({ name: 'scale-runtime', normalize: false })
-    // Probes and scrapes first: Elysia applies hooks only to routes registered after them, so
-    // these skip the request id, access log and metrics hooks (a probe every few seconds from
-    // each load balancer is neither a request to log nor traffic to count).
+    // Probes and scrapes: they get a request id and the header check (`onRequest` runs before
+    // routing, for every route), but no access log line, metrics or request scope, which
+    // observe.ts skips for them (a probe every few seconds from each load balancer is neither
+    // a request to log nor traffic to count).
     .use(operationRoutes(deps))
     .use(errorHandler(logger))
     .use(
