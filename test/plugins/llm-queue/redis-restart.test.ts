@@ -4,61 +4,12 @@
  * completes once it is back, every stream is whole, and those that were waiting stream to done.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { JobEvent, JobRunner } from '../../../core/ports/llm-dispatch.ts'
 import type { QueueDispatch } from '../../../plugins/llm-queue/dispatch.ts'
 import { scriptedJob } from 'scale-runtime/testing'
-import { freePort } from '../../helpers/net.ts'
 import { describeWith } from '../../helpers/services.ts'
-import { redisServerMissing } from '../../redis/private-server.ts'
+import { privateRedis, redisServerMissing, type PrivateRedis } from '../../redis/private-server.ts'
 import { startApiAndWorker } from './helpers.ts'
-
-/** A redis-server that keeps its data across a SIGKILL (append-only file, fsync on every write). */
-async function durableRedis() {
-  const port = await freePort()
-  const dir = mkdtempSync(join(tmpdir(), 'llmq-redis-'))
-  let proc: ReturnType<typeof Bun.spawn> | undefined
-  const ping = () => spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG'
-  const self = {
-    url: `redis://127.0.0.1:${port}`,
-    async start() {
-      proc = Bun.spawn(
-        [
-          'redis-server',
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--dir',
-          dir,
-          '--save',
-          '',
-          '--appendonly',
-          'yes',
-          '--appendfsync',
-          'always',
-        ],
-        { stdout: 'ignore', stderr: 'ignore' },
-      )
-      for (let i = 0; i < 100 && !ping(); i++) await Bun.sleep(50)
-      if (!ping()) throw new Error(`private redis-server on port ${port} did not start`)
-    },
-    async kill() {
-      proc?.kill('SIGKILL')
-      await proc?.exited
-      proc = undefined
-    },
-    async remove() {
-      await self.kill()
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
-  await self.start()
-  return self
-}
 
 const runner: JobRunner = async function* (job, signal) {
   for (let i = 1; i <= 5; i++) {
@@ -70,12 +21,12 @@ const runner: JobRunner = async function* (job, signal) {
 }
 
 describeWith('llm-queue: Redis restarted while jobs wait [redis-server]', redisServerMissing(), () => {
-  let redis: Awaited<ReturnType<typeof durableRedis>>
+  let redis: PrivateRedis
   let api: QueueDispatch | undefined
   let worker: QueueDispatch | undefined
 
   beforeAll(async () => {
-    redis = await durableRedis()
+    redis = await privateRedis({ durable: true })
   })
   afterAll(async () => {
     try {
