@@ -145,6 +145,20 @@ export function rateLimiterSuite(name: string, make: () => Promise<RateLimiter> 
       expect((await limiter.consume(key, rule, { group: 'anonymous' })).allowed).toBe(false)
     })
 
+    test('consumeNow, where offered, counts with consume: an answer has taken its units, undefined has taken none', async () => {
+      const key = uniqueKey('now')
+      const rule = { limit: 6, windowMs: 60_000 }
+      const now = limiter.consumeNow?.bind(limiter)
+      // Alternate the two ways in; whichever answers, the count is the key's one count.
+      const decisions: RateLimitDecision[] = []
+      for (let i = 0; i < 8; i++) {
+        const d = i % 2 === 0 ? now?.(key, rule, { group: 'api' }) : undefined
+        decisions.push(d ?? (await limiter.consume(key, rule, { group: 'api' })))
+      }
+      expect(decisions.map((d) => d.allowed)).toEqual([true, true, true, true, true, true, false, false])
+      expect(decisions.slice(0, 6).map((d) => d.remaining)).toEqual([5, 4, 3, 2, 1, 0])
+    })
+
     test('keys are independent', async () => {
       const a = uniqueKey('a')
       const b = uniqueKey('b')

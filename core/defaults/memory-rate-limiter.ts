@@ -61,48 +61,54 @@ export function createMemoryRateLimiter(opts: MemoryRateLimiterOptions = {}): Ra
     }
   }
 
+  function consumeNow(key: string, rule: RateLimitRule, options?: ConsumeOptions): RateLimitDecision {
+    const { limit, windowMs: w } = rule
+    const cost = options?.cost ?? 1
+    if (!(w > 0) || !(limit >= 0) || !(cost >= 0)) {
+      throw new RangeError(
+        'rate limit needs windowMs > 0, limit >= 0 and cost >= 0, ' +
+          `got windowMs ${w}, limit ${limit}, cost ${cost}`,
+      )
+    }
+    const t = Math.floor(now())
+    const index = Math.floor(t / w)
+    let c = counters.get(key)
+    if (c === undefined) {
+      if (counters.size >= maxKeys) evict(t)
+      c = { windowMs: w, window: index, curr: 0, prev: 0 }
+      counters.set(key, c)
+    } else if (c.window !== index || c.windowMs !== w) {
+      roll(c, w, index)
+    }
+    const e = t - index * w
+    const usedScaled = c.prev * (w - e) + c.curr * w
+    const leftScaled = limit * w - usedScaled - cost * w
+    if (leftScaled >= 0) {
+      c.curr += cost
+      return {
+        allowed: true,
+        limit,
+        remaining: Math.floor(leftScaled / w),
+        resetAt: resetAt(c, t),
+        retryAfterMs: 0,
+      }
+    }
+    const reset = resetAt(c, t)
+    return {
+      allowed: false,
+      limit,
+      remaining: 0,
+      resetAt: reset,
+      retryAfterMs: cost > limit ? Math.max(reset - t, w) : retryAfter(c, t, e, limit - cost),
+    }
+  }
+
   return {
     async consume(key: string, rule: RateLimitRule, options?: ConsumeOptions): Promise<RateLimitDecision> {
-      const { limit, windowMs: w } = rule
-      const cost = options?.cost ?? 1
-      if (!(w > 0) || !(limit >= 0) || !(cost >= 0)) {
-        throw new RangeError(
-          'rate limit needs windowMs > 0, limit >= 0 and cost >= 0, ' +
-            `got windowMs ${w}, limit ${limit}, cost ${cost}`,
-        )
-      }
-      const t = Math.floor(now())
-      const index = Math.floor(t / w)
-      let c = counters.get(key)
-      if (c === undefined) {
-        if (counters.size >= maxKeys) evict(t)
-        c = { windowMs: w, window: index, curr: 0, prev: 0 }
-        counters.set(key, c)
-      } else if (c.window !== index || c.windowMs !== w) {
-        roll(c, w, index)
-      }
-      const e = t - index * w
-      const usedScaled = c.prev * (w - e) + c.curr * w
-      const leftScaled = limit * w - usedScaled - cost * w
-      if (leftScaled >= 0) {
-        c.curr += cost
-        return {
-          allowed: true,
-          limit,
-          remaining: Math.floor(leftScaled / w),
-          resetAt: resetAt(c, t),
-          retryAfterMs: 0,
-        }
-      }
-      const reset = resetAt(c, t)
-      return {
-        allowed: false,
-        limit,
-        remaining: 0,
-        resetAt: reset,
-        retryAfterMs: cost > limit ? Math.max(reset - t, w) : retryAfter(c, t, e, limit - cost),
-      }
+      return consumeNow(key, rule, options)
     },
+
+    consumeNow,
 
     async reset(key: string): Promise<void> {
       counters.delete(key)

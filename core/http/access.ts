@@ -38,14 +38,14 @@ export function tierRules(config: ResolvedConfig): Record<string, Record<RouteGr
   return out
 }
 
-export function rateLimitHeaders(d: RateLimitDecision, now = Date.now()): Record<string, string> {
-  const h: Record<string, string> = {
-    'ratelimit-limit': String(d.limit),
-    'ratelimit-remaining': String(d.remaining),
-    'ratelimit-reset': String(Math.max(0, Math.ceil((d.resetAt - now) / 1000))),
-  }
+/** The decision's `RateLimit-*` headers (and `Retry-After` on a refusal), written into `into` (a new object by default). */
+export function rateLimitHeaders(d: RateLimitDecision, into: Record<string, unknown> = {}): Record<string, string> {
+  const h = into
+  h['ratelimit-limit'] = String(d.limit)
+  h['ratelimit-remaining'] = String(d.remaining)
+  h['ratelimit-reset'] = String(Math.max(0, Math.ceil((d.resetAt - Date.now()) / 1000)))
   if (!d.allowed) h['retry-after'] = String(Math.max(1, Math.ceil(d.retryAfterMs / 1000)))
-  return h
+  return h as Record<string, string>
 }
 
 /** The RATE_LIMITED error for a refused decision, with its headers. */
@@ -118,6 +118,13 @@ export interface Access {
   authenticate(request: Request, channel: Channel): Promise<Principal>
   /** Take `cost` units (default 1) of `user`'s `group` limit. A refusal is counted, not thrown. */
   charge(user: Principal, group: RouteGroup, cost?: number): Promise<RateLimitDecision>
+  /**
+   * The hot path's first try, with no I/O: the caller when their token is remembered
+   * ({@link TokenService.known}), then their charge when the limiter can decide now
+   * ({@link RateLimiter.consumeNow}). Undefined when either needs I/O; nothing is taken then,
+   * and the caller goes through `authenticate` and `charge`.
+   */
+  admitNow(request: Request, channel: Channel, group: RouteGroup): { user: Principal; decision: RateLimitDecision } | undefined
   /** One unit of the per-address limit (routes without a user). A refusal is counted, not thrown. */
   chargeAddress(request: Request): Promise<RateLimitDecision>
   /** Count a refusal decided elsewhere (the per-user socket cap). */
@@ -148,16 +155,31 @@ export function createAccess({ config, tokens, limiter, refused, clientAddress, 
     return d
   }
 
+  const rule = (user: Principal, group: RouteGroup): RateLimitRule => {
+    const r = rules[user.tier]?.[group]
+    if (!r) throw new Error(`no rate-limit rule for tier ${user.tier}, group ${group}`)
+    return r
+  }
+  const consumeNow = limiter.consumeNow?.bind(limiter)
+
   return {
+    admitNow(request, channel, group) {
+      if (!consumeNow) return undefined
+      const token = tokenOf(request, channel)
+      const user = token === undefined ? undefined : tokens.known(token)
+      if (!user) return undefined
+      const decision = consumeNow(`u:${user.userId}:${group}`, rule(user, group), { group, cost: 1 })
+      if (!decision) return undefined
+      session?.prefetch?.(user.userId)
+      return { user, decision: counted(decision, group) }
+    },
     async authenticate(request, channel) {
       const token = tokenOf(request, channel)
       if (!token) throw MISSING[channel]()
       return tokens.verify(token)
     },
     async charge(user, group, cost = 1) {
-      const rule = rules[user.tier]?.[group]
-      if (!rule) throw new Error(`no rate-limit rule for tier ${user.tier}, group ${group}`)
-      const decision = limiter.consume(`u:${user.userId}:${group}`, rule, { group, cost })
+      const decision = limiter.consume(`u:${user.userId}:${group}`, rule(user, group), { group, cost })
       // Same tick as the limiter's command: on one auto-pipelined connection both go in one write.
       session?.prefetch?.(user.userId)
       return counted(await decision, group)

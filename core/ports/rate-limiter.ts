@@ -38,6 +38,14 @@ export interface ConsumeOptions {
 export interface RateLimiter {
   /** Take `options.cost` units (default 1) from `key` under `rule`. */
   consume(key: string, rule: RateLimitRule, options?: ConsumeOptions): Promise<RateLimitDecision>
+  /**
+   * Optional: the same decision, made now, when this limiter can make it without I/O (an
+   * in-memory counter, a leased unit); `undefined` when it cannot, and then the caller uses
+   * `consume`. A call that answers has taken the units, exactly as `consume` would; one that
+   * answers `undefined` has taken nothing. The request path asks this first: a decision in
+   * hand costs no promise and no turn of the event loop.
+   */
+  consumeNow?(key: string, rule: RateLimitRule, options?: ConsumeOptions): RateLimitDecision | undefined
   /** Forget a key (tests, operator resets). */
   reset(key: string): Promise<void>
   stop?(): Promise<void>

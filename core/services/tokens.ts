@@ -20,6 +20,12 @@ export interface TokenService {
   issue(userId: string, tier: Tier): Promise<string>
   /** The token's principal; UNAUTHORIZED when it is invalid, expired, or its user is disabled or deleted. */
   verify(token: string): Promise<Principal>
+  /**
+   * The token's principal when it is known without any I/O or signature check: remembered,
+   * unexpired, and its user found active within `revocationCheckMs`. Undefined otherwise; then
+   * `verify` decides. The hot path asks this first.
+   */
+  known(token: string): Principal | undefined
   /** Whether the user may still act (cached for `revocationCheckMs`); for sockets opened earlier. */
   isActive(userId: string): Promise<boolean>
 }
@@ -61,19 +67,36 @@ export function createTokenService(cfg: ResolvedConfig['auth'], secret: Uint8Arr
   const now = opts.now ?? (() => Date.now())
   const remembered = boundedMap<Principal>(cfg.tokenCacheSize)
   // Per user: the last answer and when it was asked, or the lookup in flight (one per user).
-  const activity = boundedMap<{ at: number; answer: Promise<boolean> }>(cfg.tokenCacheSize)
+  // `active` is the answer once it has arrived.
+  const activity = boundedMap<{ at: number; answer: Promise<boolean>; active?: boolean }>(cfg.tokenCacheSize)
 
   function isActive(userId: string): Promise<boolean> {
     if (!opts.isActive) return Promise.resolve(true)
     const hit = activity.get(userId)
     if (hit && now() - hit.at < cfg.revocationCheckMs) return hit.answer
     const answer = opts.isActive(userId)
-    activity.set(userId, { at: now(), answer })
-    // A failed lookup (database down) is not remembered: the next request asks again.
-    answer.catch(() => {
-      if (activity.get(userId)?.answer === answer) activity.delete(userId)
-    })
+    const entry: { at: number; answer: Promise<boolean>; active?: boolean } = { at: now(), answer }
+    activity.set(userId, entry)
+    answer.then(
+      (active) => {
+        entry.active = active
+      },
+      // A failed lookup (database down) is not remembered: the next request asks again.
+      () => {
+        if (activity.get(userId) === entry) activity.delete(userId)
+      },
+    )
     return answer
+  }
+
+  function known(token: string): Principal | undefined {
+    const p = remembered.get(token)
+    if (!p) return undefined
+    const t = now()
+    if (p.expiresAt <= t) return undefined
+    if (!opts.isActive) return p
+    const a = activity.get(p.userId)
+    return a?.active === true && t - a.at < cfg.revocationCheckMs ? p : undefined
   }
 
   async function decode(token: string): Promise<Principal> {
@@ -117,6 +140,7 @@ export function createTokenService(cfg: ResolvedConfig['auth'], secret: Uint8Arr
       if (!(await isActive(p.userId))) throw unauthorized('the user of this token is disabled or deleted')
       return p
     },
+    known,
     isActive,
   }
 }

@@ -36,6 +36,8 @@ interface Lease {
 
 export interface Leases {
   consume(key: string, rule: RateLimitRule): Promise<RateLimitDecision>
+  /** One unit from a lease held now; undefined (nothing taken) when none is held. */
+  consumeNow(key: string, rule: RateLimitRule): RateLimitDecision | undefined
   forget(key: string): void
   clear(): void
 }
@@ -70,20 +72,27 @@ export function createLeases(opts: LeaseOptions, take: Take): Leases {
     return lease.inflight
   }
 
+  function consumeNow(key: string, rule: RateLimitRule): RateLimitDecision | undefined {
+    const lease = leases.get(key)
+    if (!lease || lease.tokens === 0 || lease.limit !== rule.limit || lease.windowMs !== rule.windowMs) return undefined
+    if (lease.expiresAt <= Date.now()) return undefined
+    lease.tokens--
+    return { allowed: true, limit: rule.limit, remaining: lease.remaining + lease.tokens, resetAt: lease.resetAt, retryAfterMs: 0 }
+  }
+
   return {
     async consume(key, rule) {
       for (;;) {
+        const now = consumeNow(key, rule)
+        if (now) return now
         let lease = leases.get(key)
         if (lease && !lease.inflight && (lease.limit !== rule.limit || lease.windowMs !== rule.windowMs)) lease = undefined
-        if (lease && lease.tokens > 0 && lease.expiresAt > Date.now()) {
-          lease.tokens--
-          return { allowed: true, limit: rule.limit, remaining: lease.remaining + lease.tokens, resetAt: lease.resetAt, retryAfterMs: 0 }
-        }
         const denied = await (lease?.inflight ?? fetch(key, rule, lease ?? fresh(key, rule)))
         if (denied) return denied
         // tokens arrived (perhaps already taken by other waiters): look again
       }
     },
+    consumeNow,
     forget(key) {
       leases.delete(key)
     },

@@ -13,6 +13,7 @@ import {
   runScript,
   ScaleError,
   taggedKey,
+  type ConsumeOptions,
   type Duration,
   type HealthResult,
   type RateLimitDecision,
@@ -160,26 +161,41 @@ export function createRedisRateLimiter(opts: RedisRateLimiterOptions): RateLimit
     )
   }
 
+  function check(rule: RateLimitRule, cost: number): void {
+    const { limit, windowMs } = rule
+    if (
+      !(Number.isInteger(windowMs) && windowMs > 0) ||
+      !(Number.isInteger(limit) && limit >= 0) ||
+      !(Number.isInteger(cost) && cost >= 0)
+    ) {
+      throw new RangeError(
+        `rate limit needs an integer windowMs > 0, limit >= 0 and cost >= 0, got windowMs ${windowMs}, limit ${limit}, cost ${cost}`,
+      )
+    }
+  }
+
+  /** A cached denial, or a unit from a lease held now; undefined when Redis must be asked. */
+  function consumeNow(key: string, rule: RateLimitRule, options?: ConsumeOptions): RateLimitDecision | undefined {
+    const cost = options?.cost ?? 1
+    check(rule, cost)
+    const cached = denials.get(key, rule, cost, Date.now())
+    if (cached) {
+      m.cached.inc()
+      return cached
+    }
+    if (!leases || cost !== 1 || !leaseGroups.has(options?.group ?? 'default') || !breaker.allows()) return undefined
+    return leases.consumeNow(key, rule)
+  }
+
   let stopped = false
   return {
+    consumeNow,
+
     async consume(key, rule, options) {
-      const { limit, windowMs } = rule
+      const now = consumeNow(key, rule, options)
+      if (now) return now
       const cost = options?.cost ?? 1
       const group = options?.group ?? 'default'
-      if (
-        !(Number.isInteger(windowMs) && windowMs > 0) ||
-        !(Number.isInteger(limit) && limit >= 0) ||
-        !(Number.isInteger(cost) && cost >= 0)
-      ) {
-        throw new RangeError(
-          `rate limit needs an integer windowMs > 0, limit >= 0 and cost >= 0, got windowMs ${windowMs}, limit ${limit}, cost ${cost}`,
-        )
-      }
-      const cached = denials.get(key, rule, cost, Date.now())
-      if (cached) {
-        m.cached.inc()
-        return cached
-      }
       if (!breaker.allows()) return fallback(key, rule, group, cost)
       let d: RateLimitDecision
       try {

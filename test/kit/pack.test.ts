@@ -101,7 +101,7 @@ describe('scale-runtime as a published package', () => {
       expect(out).toContain('rate limiter conformance: kit-proof')
       expect(out).toContain('no burst across a window boundary')
       // 5 plugin contract cases and 12 rate limiter cases: every case ran, none was skipped.
-      expect(out).toMatch(/\b17 pass\b/)
+      expect(out).toMatch(/\b18 pass\b/)
       expect(out).toMatch(/\b0 fail\b/)
     },
     6 * MINUTES,

@@ -80,3 +80,59 @@ describe('access: charge', () => {
     expect(await count('api')).toBe(0)
   })
 })
+
+describe('access: admitNow (the hot path, no I/O)', () => {
+  const nowLimiter = () => {
+    const inner = createMemoryRateLimiter()
+    const limiter: RateLimiter = {
+      consume: (key, rule, options) => inner.consume(key, rule, options),
+      consumeNow: (key, rule, options) => inner.consumeNow!(key, rule, options),
+      reset: (key) => inner.reset(key),
+    }
+    const refused = new Counter({ name: 'rate_limited_total', help: 'h', labelNames: ['group'], registers: [new Registry()] })
+    return { limiter, refused }
+  }
+
+  test('a token never verified is left to authenticate; once verified, it is admitted now, with its charge taken and refusals counted', async () => {
+    const { limiter, refused } = nowLimiter()
+    let asked = 0
+    const service = createTokenService(config.auth, new TextEncoder().encode('y'.repeat(32)), {
+      isActive: async () => (asked++, true),
+    })
+    const access = createAccess({ config, tokens: service, limiter, refused })
+    const id = crypto.randomUUID()
+    const request = req('/v1/me', { authorization: `Bearer ${await service.issue(id, 'free')}` })
+    expect(access.admitNow(request, 'http', 'sync')).toBeUndefined()
+    const user = await access.authenticate(request, 'http')
+    expect(asked).toBe(1)
+    // Nothing was taken by the first try: the sync limit (2) is whole.
+    expect(access.admitNow(request, 'http', 'sync')).toMatchObject({ user, decision: { allowed: true, remaining: 1 } })
+    expect(access.admitNow(request, 'http', 'sync')?.decision).toMatchObject({ allowed: true, remaining: 0 })
+    expect(access.admitNow(request, 'http', 'sync')?.decision.allowed).toBe(false)
+    expect((await refused.get()).values.find((v) => v.labels.group === 'sync')?.value).toBe(1)
+    expect(asked).toBe(1)
+  })
+
+  test('a limiter without consumeNow, a bad token, or a user found disabled: never admitted now', async () => {
+    const { access } = setup()
+    const token = await tokens.issue(crypto.randomUUID(), 'free')
+    const request = req('/v1/me', { authorization: `Bearer ${token}` })
+    await access.authenticate(request, 'http')
+    expect(access.admitNow(request, 'http', 'api')).toBeUndefined()
+
+    const { limiter, refused } = nowLimiter()
+    let active = true
+    const service = createTokenService({ ...config.auth, revocationCheckMs: 0 }, new TextEncoder().encode('z'.repeat(32)), {
+      isActive: async () => active,
+    })
+    const now = createAccess({ config, tokens: service, limiter, refused })
+    expect(now.admitNow(req('/v1/me', { authorization: 'Bearer not-a-token' }), 'http', 'api')).toBeUndefined()
+    const own = req('/v1/me', { authorization: `Bearer ${await service.issue(crypto.randomUUID(), 'free')}` })
+    await now.authenticate(own, 'http')
+    // The activity answer is older than revocationCheckMs (0): the full path asks again.
+    expect(now.admitNow(own, 'http', 'api')).toBeUndefined()
+    active = false
+    await expect(now.authenticate(own, 'http')).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
+    expect(now.admitNow(own, 'http', 'api')).toBeUndefined()
+  })
+})

@@ -86,6 +86,27 @@ describeWith('ratelimit-redis [redis]', await redisMissing(), () => {
     await two.stop?.()
   })
 
+  test('lease mode: consumeNow spends a held lease with no Redis call, and answers undefined (taking nothing) otherwise', async () => {
+    const { client, counter } = counting(shared.redis)
+    const limiter = createRedisRateLimiter({ redis: client, keyPrefix: prefix, lease: { groups: ['api'], batch: 5, ttl: '5 s' } })
+    const key = `u:${crypto.randomUUID()}:api`
+    const rule = { limit: 7, windowMs: 60_000 }
+    const api = { group: 'api' }
+    // No lease yet: nothing can be decided now.
+    expect(limiter.consumeNow!(key, rule, api)).toBeUndefined()
+    expect(await limiter.consume(key, rule, api)).toMatchObject({ allowed: true, remaining: 6 }) // leases 5, spends 1
+    const scripts = counter.scripts
+    const now = [1, 2, 3, 4].map(() => limiter.consumeNow!(key, rule, api))
+    expect(now.map((d) => d?.remaining)).toEqual([5, 4, 3, 2])
+    expect(counter.scripts).toBe(scripts)
+    // The lease is spent: undefined again, and the 2 units still in Redis are all that is left.
+    expect(limiter.consumeNow!(key, rule, api)).toBeUndefined()
+    expect(limiter.consumeNow!(key, rule, { group: 'chat' })).toBeUndefined()
+    const rest = await Promise.all([1, 2, 3].map(() => limiter.consume(key, rule, api)))
+    expect(rest.filter((d) => d.allowed)).toHaveLength(2)
+    await limiter.stop?.()
+  })
+
   test('lease mode: unspent units expire with the lease', async () => {
     const limiter = createRedisRateLimiter({ redis: shared.redis, keyPrefix: prefix, lease: { groups: ['api'], batch: 5, ttl: 100 } })
     const key = `u:${crypto.randomUUID()}:api`
