@@ -6,6 +6,7 @@
  */
 import { Elysia } from 'elysia'
 import type { Logger } from 'pino'
+import { createAccessLog } from '../observability/access-log.ts'
 import type { HttpMetrics } from '../observability/metrics.ts'
 import { enterRequest, setRequestRoute } from '../observability/request-context.ts'
 import type { Drain } from './drain.ts'
@@ -51,29 +52,10 @@ interface Observed {
   user?: { userId: string }
 }
 
-/** prom-client label children per route, method and status, resolved on a route's first request. */
-function routeMetrics(metrics: HttpMetrics) {
-  interface Entry {
-    latency: { observe(v: number): void }
-    byStatus: Map<number, { inc(): void }>
-  }
-  const routes = new Map<string, Map<string, Entry>>()
-  return (method: string, route: string, status: number, seconds: number) => {
-    let methods = routes.get(route)
-    if (!methods) routes.set(route, (methods = new Map()))
-    let e = methods.get(method)
-    if (!e) methods.set(method, (e = { latency: metrics.latency.labels(method, route), byStatus: new Map() }))
-    let count = e.byStatus.get(status)
-    if (!count) e.byStatus.set(status, (count = metrics.requests.labels(method, route, String(status))))
-    count.inc()
-    e.latency.observe(seconds)
-  }
-}
-
 export function observe(opts: { logger: Logger; metrics: HttpMetrics; logRequests: boolean; metricsEnabled: boolean; drain: Drain }) {
   const { logger, metrics, logRequests, metricsEnabled, drain } = opts
   const nextId = requestIds()
-  const record = routeMetrics(metrics)
+  const accessLog = createAccessLog(logger)
   // Probes and scrapes (routes/operations.ts) get a request id and the header check, nothing
   // else: no log line, no metrics, no request scope.
   const operations = new Set(['/health/live', '/health/ready', ...(metricsEnabled ? ['/metrics'] : [])])
@@ -99,7 +81,10 @@ export function observe(opts: { logger: Logger; metrics: HttpMetrics; logRequest
       // The slow-query log reads the request id and route from here (core/observability/request-context.ts).
       enterRequest({ reqId: id })
     })
-    .onTransform({ as: 'global' }, ({ route }) => setRequestRoute(route))
+    // A block body: Elysia awaits a hook written as `=> call(...)`, which costs a turn.
+    .onTransform({ as: 'global' }, ({ route }) => {
+      setRequestRoute(route)
+    })
     .onAfterResponse({ as: 'global' }, (ctx) => {
       const o = ctx as Observed
       if (o.startedAt === undefined) return
@@ -107,9 +92,9 @@ export function observe(opts: { logger: Logger; metrics: HttpMetrics; logRequest
       const route = o.route || 'unmatched'
       const status = Number(ctx.set.status) || 200
       const method = ctx.request.method
-      if (metricsEnabled) record(method, route, status, seconds)
+      if (metricsEnabled) metrics.record(method, route, status, seconds)
       if (logRequests) {
-        logger.info({ reqId: o.reqId, method, route, status, ms: Math.round(seconds * 10000) / 10, userId: o.user?.userId }, 'request')
+        accessLog({ reqId: o.reqId!, method, route, status, ms: Math.round(seconds * 10000) / 10, userId: o.user?.userId })
       }
     })
 }

@@ -1,10 +1,13 @@
-/** Prometheus metrics (prom-client): requests by route and status, latency, slot gauges. */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+/** Prometheus metrics (prom-client): requests by route and status, latency (request-metrics.ts), slot gauges. */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { createRequestMetrics, type RequestMetrics } from './request-metrics.ts'
 
 export interface HttpMetrics {
   registry: Registry
-  requests: Counter<'method' | 'route' | 'status'>
-  latency: Histogram<'method' | 'route'>
+  /** `http_requests_total` and `http_request_duration_seconds`, and `record` to count a request in both. */
+  requests: RequestMetrics['requests']
+  latency: RequestMetrics['latency']
+  record: RequestMetrics['record']
   rateLimited: Counter<'group'>
   /** Open WebSocket connections on this instance. */
   sockets: Gauge
@@ -13,21 +16,12 @@ export interface HttpMetrics {
 export function createMetrics(): HttpMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
+  const { requests, latency, record } = createRequestMetrics(registry)
   return {
     registry,
-    requests: new Counter({
-      name: 'http_requests_total',
-      help: 'HTTP requests by method, route pattern and status',
-      labelNames: ['method', 'route', 'status'],
-      registers: [registry],
-    }),
-    latency: new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'HTTP request latency by method and route pattern',
-      labelNames: ['method', 'route'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    }),
+    requests,
+    latency,
+    record,
     rateLimited: new Counter({
       name: 'rate_limited_total',
       help: 'Requests and frames refused by the rate limiter, by route group',
