@@ -125,6 +125,8 @@ export interface Access {
    * and the caller goes through `authenticate` and `charge`.
    */
   admitNow(request: Request, channel: Channel, group: RouteGroup): { user: Principal; decision: RateLimitDecision } | undefined
+  /** The caller when their token is remembered ({@link TokenService.known}); undefined when `authenticate` must decide. */
+  knownUser(request: Request, channel: Channel): Principal | undefined
   /** One unit of the per-address limit (routes without a user). A refusal is counted, not thrown. */
   chargeAddress(request: Request): Promise<RateLimitDecision>
   /** Count a refusal decided elsewhere (the per-user socket cap). */
@@ -161,18 +163,22 @@ export function createAccess({ config, tokens, limiter, refused, clientAddress, 
     return r
   }
   const consumeNow = limiter.consumeNow?.bind(limiter)
+  const knownUser = (request: Request, channel: Channel) => {
+    const token = tokenOf(request, channel)
+    return token === undefined ? undefined : tokens.known(token)
+  }
 
   return {
     admitNow(request, channel, group) {
       if (!consumeNow) return undefined
-      const token = tokenOf(request, channel)
-      const user = token === undefined ? undefined : tokens.known(token)
+      const user = knownUser(request, channel)
       if (!user) return undefined
       const decision = consumeNow(`u:${user.userId}:${group}`, rule(user, group), { group, cost: 1 })
       if (!decision) return undefined
       session?.prefetch?.(user.userId)
       return { user, decision: counted(decision, group) }
     },
+    knownUser,
     async authenticate(request, channel) {
       const token = tokenOf(request, channel)
       if (!token) throw MISSING[channel]()

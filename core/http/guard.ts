@@ -23,7 +23,7 @@ function apply(d: RateLimitDecision, group: string, set: Set): void {
 
 export function createGuard(access: Access) {
   async function admitLater(request: Request, set: Set, group: RouteGroup): Promise<Principal> {
-    const user = await access.authenticate(request, 'http')
+    const user = access.knownUser(request, 'http') ?? (await access.authenticate(request, 'http'))
     apply(await access.charge(user, group), group, set)
     return user
   }

@@ -21,14 +21,16 @@ const ID = /^[\w.:-]{1,128}$/
  */
 export const MAX_HEADER_BYTES = 16 * 1024
 
-function headerBytes(headers: Headers): number {
-  let n = 0
-  headers.forEach((value, name) => {
-    n += name.length + value.length + 4
-  })
-  return n
+// One callback for every request, not a closure per request.
+let counted = 0
+const count = (value: string, name: string) => {
+  counted += name.length + value.length + 4
 }
-
+function headerBytes(headers: Headers): number {
+  counted = 0
+  headers.forEach(count)
+  return counted
+}
 
 /**
  * Request ids for requests that bring none: a per-process random prefix and a counter, shaped
@@ -37,10 +39,12 @@ function headerBytes(headers: Headers): number {
  */
 export function requestIds(): () => string {
   const prefix = crypto.randomUUID().slice(0, 24)
-  let n = 0
+  // Counted from 2^44 to 2^48 - 1: always 12 hex digits, no padding to do.
+  const FIRST = 0x100000000000
+  let n = FIRST
   return () => {
-    n = (n + 1) % 0x1000000000000
-    return prefix + n.toString(16).padStart(12, '0')
+    n = n === 0xffffffffffff ? FIRST : n + 1
+    return prefix + n.toString(16)
   }
 }
 
