@@ -2,8 +2,10 @@
  * Where the embedded database keeps its files, and how a new one is made.
  *
  * PostgreSQL's initdb grows PGlite's WebAssembly memory by about 60 MiB, and WebAssembly
- * memory never shrinks. So a new cluster is made by a throwaway PGlite instance that is
- * closed (its memory becomes garbage) before the one that serves is opened on the folder.
+ * memory never shrinks; even once that instance is closed and collected, the runtime's
+ * allocator keeps about 28 MiB of it resident. So a new cluster is made by a child process
+ * (pglite-initdb.ts) that exits when done, before the PGlite that serves opens the folder.
+ * Where no child process can be started, a throwaway instance in this process does it.
  *
  * `memory://` is a throwaway folder in the OS temp folder, not PGlite's in-memory file
  * system: that one keeps every data file in the JS heap (about 160 MiB more RSS). The folder
@@ -11,9 +13,11 @@
  * removed when the database closes or the process exits; folders left by a killed process
  * are removed by the next `memory://` open.
  */
+import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { PGlite, PGliteOptions } from '@electric-sql/pglite'
 
 export const MEMORY = 'memory://'
@@ -53,9 +57,32 @@ export async function pgliteFolder(PGlite: PgliteClass, dataDir: string, setting
 }
 
 async function initdb(PGlite: PgliteClass, path: string, settings: PgliteSettings): Promise<void> {
+  const started = await initdbInChild(path, settings)
+  if (started) return
   const fresh = new PGlite(path, settings)
   await fresh.waitReady
   await fresh.close()
+}
+
+const INITDB = fileURLToPath(new URL('./pglite-initdb.ts', import.meta.url))
+
+declare const Deno: unknown
+
+/** Runs pglite-initdb.ts with this process's runtime; false when no child process could start. */
+function initdbInChild(path: string, settings: PgliteSettings): Promise<boolean> {
+  const argv = typeof Deno !== 'undefined' ? ['run', '-A', INITDB] : [INITDB]
+  return new Promise((resolve, reject) => {
+    let stderr = ''
+    const child = spawn(process.execPath, [...argv, path, JSON.stringify(settings)], { stdio: ['ignore', 'ignore', 'pipe'] })
+    child.stderr.on('data', (d) => {
+      if (stderr.length < 4096) stderr += String(d)
+    })
+    child.on('error', () => resolve(false))
+    child.on('exit', (code, signal) => {
+      if (code === 0) resolve(true)
+      else reject(new Error(`initializing the embedded database in ${path} failed (${signal ?? `exit ${code}`}): ${stderr.trim().slice(-1000)}`))
+    })
+  })
 }
 
 async function makeTemplate(PGlite: PgliteClass, settings: PgliteSettings): Promise<string> {
