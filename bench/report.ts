@@ -88,6 +88,18 @@ function targets(results: ScenarioResult[]): string {
     )
   }
   lines.push('', 'Where the two disagree, the run was noisy (see the spread column); the CPU ratio is the steadier one.')
+  const floors = results.flatMap((r) => {
+    const base = r.rows.find((x) => x.spec.role === 'runtime')
+    const withId = r.rows.find((x) => x.spec.id === 'elysia-request-id')
+    if (!base?.cpuUsPerReq || !withId?.cpuUsPerReq) return []
+    return [`${r.scenario.name} ${(withId.cpuUsPerReq / base.cpuUsPerReq).toFixed(2)}x (by req/s ${(base.rps / withId.rps).toFixed(2)}x)`]
+  })
+  if (floors.length) {
+    lines.push(
+      '',
+      `Against bare Elysia that also sets the X-Request-Id every runtime answer carries (the second reference), by server CPU: ${floors.join('; ')}.`,
+    )
+  }
   return lines.join('\n')
 }
 

@@ -42,6 +42,15 @@ const bareElysia: StackSpec = {
   prepare: async () => ({ authorization: 'Bearer bench' }),
 }
 
+/** Bare Elysia that also sets X-Request-Id on every answer, as the runtime must: shown as a second baseline. */
+const bareElysiaWithId: StackSpec = {
+  ...bareElysia,
+  id: 'elysia-request-id',
+  label: 'bare Elysia + X-Request-Id (reference)',
+  role: 'reference',
+  env: () => ({ BARE_REQUEST_ID: '1' }),
+}
+
 const fastify: StackSpec = {
   id: 'fastify',
   label: 'Fastify (Node)',
@@ -71,6 +80,7 @@ export const SCENARIOS: Scenario[] = [
       runtime('no-rate-limit', 'runtime, limiter no-op', 'no-rate-limit', 'variant', 'rate limiter (memory sliding window)'),
       runtime('minimal', 'runtime, log+metrics+limiter off', 'minimal', 'variant', 'access log, metrics and limiter together'),
       bareElysia,
+      bareElysiaWithId,
       fastify,
     ],
   },
@@ -82,6 +92,7 @@ export const SCENARIOS: Scenario[] = [
     stacks: [
       runtime('runtime', 'runtime (default config)', 'default', 'runtime', undefined, { prepare: async () => ({}) }),
       bareElysia,
+      { ...bareElysiaWithId, prepare: async () => ({}) },
       { ...fastify, prepare: async () => ({}) },
     ],
   },

@@ -49,6 +49,8 @@ describe('bench (smoke)', () => {
       results.forEach(expectClean)
       expect(results[0]!.rows.map((r) => r.spec.role)).toContain('fastify')
       expect(report).toContain('| runtime (default config) |')
+      expect(report).toContain('| bare Elysia + X-Request-Id (reference) |')
+      expect(report).toContain('Against bare Elysia that also sets the X-Request-Id')
     },
     TIMEOUT,
   )
