@@ -4,37 +4,18 @@
  * large (more than the kernel's buffers hold) or a few bytes; and not cut off later by the
  * idle check. The reply that was running is not lost: the client resumes after its last seq.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import type { Runtime } from '../../core/app.ts'
+import { describe, expect, test } from 'bun:test'
 import { SLOW_CLIENT_REASON } from '../../core/chat/socket-sink.ts'
-import type { ScaleConfig } from '../../core/config/define.ts'
-import { type AnthropicStub, reply, slow, startAnthropicStub, type StubBehaviour } from '../helpers/anthropic-stub.ts'
-import { rawWebSocket, seqsByJob } from '../helpers/raw-ws.ts'
-import { client, HOOK_TIMEOUT, startRuntime } from '../helpers/runtime.ts'
-
-/** A runtime on a real port whose replies come from `fallback`, with these websocket limits. */
-function slowReaderRuntime(fallback: () => StubBehaviour, websocket: ScaleConfig['websocket']) {
-  const h = { port: 0, rt: undefined as unknown as Runtime }
-  let stub: AnthropicStub
-  beforeAll(async () => {
-    stub = await startAnthropicStub({ fallback })
-    h.rt = await startRuntime({ llm: { provider: 'anthropic', apiKey: 'stub-key', baseURL: stub.url, maxRetries: 0 }, websocket })
-    h.port = (await h.rt.listen()).port
-  }, HOOK_TIMEOUT)
-  afterAll(async () => {
-    await h.rt.stop()
-    await stub.stop()
-  }, HOOK_TIMEOUT)
-  return h
-}
+import { reply, slow } from '../helpers/anthropic-stub.ts'
+import { deltasText, rawWebSocket, resumeAfter, seqsByJob } from '../helpers/raw-ws.ts'
+import { client, stubbedRuntime } from '../helpers/runtime.ts'
 
 describe('WebSocket slow reader', () => {
   const SLOW_CLIENT_TIMEOUT_MS = 2_000
   const AWAY_MS = SLOW_CLIENT_TIMEOUT_MS + 4_000
   // Replies of ~8 MB each (4,000 deltas of 2 KB): more than the kernel's socket buffers hold.
-  const h = slowReaderRuntime(() => reply(Array.from({ length: 4_000 }, (_, i) => `${i} `.padEnd(2_000, 'x'))), {
-    maxBufferedBytes: 64 * 1024,
-    slowClientTimeout: SLOW_CLIENT_TIMEOUT_MS,
+  const h = stubbedRuntime(() => reply(Array.from({ length: 4_000 }, (_, i) => `${i} `.padEnd(2_000, 'x'))), {
+    websocket: { maxBufferedBytes: 64 * 1024, slowClientTimeout: SLOW_CLIENT_TIMEOUT_MS },
   })
   const api = client(() => h.rt)
 
@@ -69,7 +50,7 @@ describe('WebSocket slow reader, small volume', () => {
   const AWAY_MS = 5_000
   const WORDS = Array.from({ length: 40 }, (_, i) => `w${i}`)
   // 40 short deltas, 200 ms apart: far below maxBufferedBytes, and still running at the close.
-  const h = slowReaderRuntime(() => slow(WORDS.join(' '), 200), { slowClientTimeout: 1_000, idleTimeout: '30 s' })
+  const h = stubbedRuntime(() => slow(WORDS.join(' '), 200), { websocket: { slowClientTimeout: 1_000, idleTimeout: '30 s' } })
   const api = client(() => h.rt)
 
   test('a client that stops reading a few bytes gets 4008 after slowClientTimeout, then resumes the running reply', async () => {
@@ -92,13 +73,8 @@ describe('WebSocket slow reader, small volume', () => {
 
     // Reconnect and resume after the last seq received: the rest of the reply, no gap, no repeat.
     const lastSeq = before.at(-1)?.seq ?? 0
-    const again = await rawWebSocket(h.port, `/v1/ws?token=${u.token}`)
-    again.sendText(JSON.stringify({ type: 'resume', jobId: accepted.jobId, afterSeq: lastSeq }))
-    await again.next((f) => f.opcode === 1 && f.text!.includes('"done"'), 20_000)
-    const after = again.json().filter((e) => e.jobId === accepted.jobId && typeof e.seq === 'number')
+    const after = await resumeAfter(h.port, u.token, accepted.jobId, lastSeq)
     expect(after.map((e) => e.seq)).toEqual(after.map((_, i) => lastSeq + 1 + i))
-    const text = [...before, ...after].filter((e) => e.type === 'delta').map((e) => e.text).join('')
-    expect(text.trim()).toBe(WORDS.join(' '))
-    again.destroy()
+    expect(deltasText([...before, ...after]).trim()).toBe(WORDS.join(' '))
   }, 60_000)
 })

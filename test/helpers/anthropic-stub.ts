@@ -149,9 +149,14 @@ function contentText(content: unknown): string {
   return ''
 }
 
-function defaultFallback(body: any): StubBehaviour {
+/** The text of the last user message in a Messages API request body ('' when there is none). */
+export function lastUserText(body: any): string {
   const lastUser = [...(body?.messages ?? [])].reverse().find((m: any) => m?.role === 'user')
-  return reply(`Stub reply to: ${contentText(lastUser?.content)}`.trim())
+  return contentText(lastUser?.content)
+}
+
+function defaultFallback(body: any): StubBehaviour {
+  return reply(`Stub reply to: ${lastUserText(body)}`.trim())
 }
 
 const json = (status: number, value: unknown, headers: Record<string, string> = {}) =>

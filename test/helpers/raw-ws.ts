@@ -145,3 +145,29 @@ export function seqsByJob(events: { jobId?: string; seq?: unknown }[]): number[]
   for (const e of events) if (typeof e.seq === 'number') byJob.set(e.jobId!, [...(byJob.get(e.jobId!) ?? []), e.seq])
   return [...byJob.values()]
 }
+
+/** The text of the `delta` events, joined: a whole reply when the events are. */
+export function deltasText(events: { type?: unknown; text?: unknown }[]): string {
+  return events
+    .filter((e) => e.type === 'delta')
+    .map((e) => e.text)
+    .join('')
+}
+
+/** A job's last event: `done` or `error` (checked on the frame's start, cheap on large frames). */
+const endsJob = (f: RawFrame) => f.opcode === 1 && /^\{"type":"(done|error)"/.test(f.text!)
+
+/**
+ * Reconnect and `resume` `jobId` after `afterSeq`, as a client closed with 4008 does: resolves
+ * with the job's events on the new socket once the last (`done` or `error`) has arrived.
+ */
+export async function resumeAfter(port: number, token: string, jobId: string, afterSeq: number, ms = 20_000) {
+  const c = await rawWebSocket(port, `/v1/ws?token=${token}`)
+  try {
+    c.sendText(JSON.stringify({ type: 'resume', jobId, afterSeq }))
+    await c.next(endsJob, ms)
+    return c.json().filter((e) => e.jobId === jobId && typeof e.seq === 'number')
+  } finally {
+    c.destroy()
+  }
+}

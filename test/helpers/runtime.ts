@@ -7,6 +7,7 @@ import { createRuntime, type Runtime } from '../../core/app.ts'
 import type { ScaleConfig } from '../../core/config/define.ts'
 import { resolveConfig } from '../../core/config/load.ts'
 import { createLogger, type Logger } from '../../core/observability/logger.ts'
+import { type AnthropicStub, startAnthropicStub, type StubBehaviour } from './anthropic-stub.ts'
 import { describeWith, freshPostgresDatabase, postgresMissing } from './services.ts'
 
 // `describe` bodies are synchronous, so the probe runs once at import (top-level await).
@@ -32,6 +33,28 @@ export async function startRuntime(overrides: ScaleConfig = {}, env: Record<stri
     env,
   )
   return createRuntime(config, { logger: logger ?? createLogger(config.logging.level) })
+}
+
+/**
+ * A runtime on a real port (started in beforeAll, stopped in afterAll) whose replies come from
+ * a local Anthropic stub answering each request with `fallback(body)`: for replies the fake
+ * provider cannot give (megabytes, or a chosen text per message).
+ */
+export function stubbedRuntime(fallback: (body: any) => StubBehaviour, overrides: ScaleConfig = {}) {
+  const h = { port: 0, rt: undefined as unknown as Runtime, stub: undefined as unknown as AnthropicStub }
+  beforeAll(async () => {
+    h.stub = await startAnthropicStub({ fallback })
+    h.rt = await startRuntime({
+      ...overrides,
+      llm: { ...overrides.llm, provider: 'anthropic', apiKey: 'stub-key', baseURL: h.stub.url, maxRetries: 0 },
+    })
+    h.port = (await h.rt.listen()).port
+  }, HOOK_TIMEOUT)
+  afterAll(async () => {
+    await h.rt?.stop()
+    await h.stub?.stop()
+  }, HOOK_TIMEOUT)
+  return h
 }
 
 /**
