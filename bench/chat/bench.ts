@@ -14,7 +14,7 @@ import { createBenchDatabase, postgresDown, ADMIN_URL, type BenchDatabase } from
 import { cores, pinned, pinning, rssMiB } from '../proc.ts'
 import { dropKeysUnder } from '../redis-keys.ts'
 import { killAll, startServer, type Running } from '../stack.ts'
-import { runIdle, type IdleOutput } from './idle.ts'
+import { runIdle, settledRss, type IdleOutput } from './idle.ts'
 import type { ErrorTally, LatencyOutput, Spec, StreamsOutput, TurnTiming } from './load.ts'
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
@@ -28,6 +28,8 @@ const LOAD = here('./load.ts')
 const PASSWORD = 'bench password, long enough'
 /** The tier's maxTokens in configs/base.ts: the fake reply is never cut below that. */
 const MAX_TOKENS = 4096
+/** chat-streams: quiet after the load before the settled RSS is read. */
+const SETTLE_MS = 10_000
 
 export const CHAT_SCENARIOS = [
   { name: 'chat-latency', title: 'chat-latency: send → first delta and → done, WebSocket and HTTP SSE (fake provider, 0 ms/token)' },
@@ -116,8 +118,13 @@ export interface RssFigures {
   beforeMiB?: number
   /** Highest reading, sampled every 50 ms during the measured phase. */
   peakMiB?: number
-  /** Right after the measured phase. */
+  /** Right after the measured phase (chat-streams: at the last burst's end, its sockets still open). */
   afterMiB?: number
+  /**
+   * chat-streams: once the load process has exited (its sockets closed) and the server has sat
+   * idle, as {@link settledRss} reads it. No collection is forced: the server offers no way to ask.
+   */
+  settledMiB?: number
 }
 
 /** GET /health/live sent every 100 ms (one at a time) during the measured phase: how long the server kept it waiting. */
@@ -431,6 +438,9 @@ async function streamsScenario(s: Started, o: ChatOptions, load: number | undefi
   // Conversations (about 5 ms each), sockets, then each burst's deadline.
   const bound = 60_000 + o.streams * o.bursts * 50 + (deadlineMs + 2_000) * o.bursts
   const { result, marks, peakRssMiB, probe } = await runLoad<StreamsOutput>(spec, s.run, load, bound, log)
+  // The load process has exited: every socket it held is closed. The runtime's own collection
+  // of what the burst left comes 5 to 10 s after it (seen on 2 cores), so 10 s of quiet.
+  const settledMiB = await settledRss(s.run, SETTLE_MS)
   const bursts = result.bursts.map((b, i): BurstRow => {
     const start = marks.get(`streams:start#${i}`)
     const end = marks.get(`streams:end#${i}`)
@@ -450,14 +460,18 @@ async function streamsScenario(s: Started, o: ChatOptions, load: number | undefi
       errors: b.errors,
     }
   })
-  await new Promise((r) => setTimeout(r, 500))
   return {
     name: 'chat-streams',
     title: CHAT_SCENARIOS[1].title,
     o,
     out: result,
     bursts,
-    rss: { beforeMiB: marks.get('open:start#0')?.rss, peakMiB: peakRssMiB, afterMiB: marks.get(`streams:end#${bursts.length - 1}`)?.rss },
+    rss: {
+      beforeMiB: marks.get('open:start#0')?.rss,
+      peakMiB: peakRssMiB,
+      afterMiB: marks.get(`streams:end#${bursts.length - 1}`)?.rss,
+      settledMiB,
+    },
     probe,
     checks: { jobsLeft: await jobsLeft(s.run.base), ...errorLog(s.logFile) },
   }

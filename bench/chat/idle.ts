@@ -65,11 +65,11 @@ function client(spec: object, cpu: number | undefined) {
 }
 
 /**
- * The server's RSS once it has idled: read every 250 ms after 3 s of quiet, the median of 9
- * readings (a collection in the middle moves one reading, not the figure).
+ * The server's RSS once it has idled: read every 250 ms after `quietMs` of quiet, the median
+ * of 9 readings (a collection in the middle moves one reading, not the figure).
  */
-async function settledRss(server: { rssMiB(): number | undefined }): Promise<number | undefined> {
-  await new Promise((r) => setTimeout(r, 3_000))
+export async function settledRss(server: { rssMiB(): number | undefined }, quietMs = 3_000): Promise<number | undefined> {
+  await new Promise((r) => setTimeout(r, quietMs))
   const xs: number[] = []
   for (let i = 0; i < 9; i++) {
     const v = server.rssMiB()

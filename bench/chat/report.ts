@@ -12,6 +12,7 @@ import {
   type ChatLatencyResult,
   type ChatResult,
   type ChatStreamsResult,
+  type RssFigures,
   type Stat,
 } from './bench.ts'
 
@@ -99,6 +100,12 @@ function latency(r: ChatLatencyResult, meta: ChatMeta): string {
   return lines.join('\n')
 }
 
+/** ` (N% of before)`: how far the settled RSS came back to the level before the load. */
+function ofBefore(rss: RssFigures): string {
+  if (rss.settledMiB === undefined || !rss.beforeMiB) return ''
+  return ` (${fmt((rss.settledMiB / rss.beforeMiB) * 100)}% of before)`
+}
+
 function streams(r: ChatStreamsResult, meta: ChatMeta): string {
   const x = r.out
   const per = x.streams / x.sockets
@@ -128,7 +135,7 @@ function streams(r: ChatStreamsResult, meta: ChatMeta): string {
     '',
     `Events per second, burst by burst: ${b.map((y, i) => `${i + 1}: ${y.perSecond.map((n) => fmt(n)).join(', ') || '—'}`).join('; ')}.`,
     '',
-    `Server RSS: ${fmt(r.rss.beforeMiB)} MiB before (after start-up and the conversations were made, no socket open), ${fmt(r.rss.peakMiB)} MiB peak (sampled every 50 ms from opening the sockets to the last \`done\`), ${fmt(r.rss.afterMiB)} MiB after the last burst. ${probe(r)} Unexpected closes: ${flag(x.unexpectedCloses)}; frames matched to no stream: ${flag(x.errors.count)}.`,
+    `Server RSS: ${fmt(r.rss.beforeMiB)} MiB before (after start-up and the conversations were made, no socket open), ${fmt(r.rss.peakMiB)} MiB peak (sampled every 50 ms from opening the sockets to the last \`done\`), ${fmt(r.rss.afterMiB)} MiB at the end of the last burst (its sockets still open), ${fmt(r.rss.settledMiB)} MiB${ofBefore(r.rss)} once the load process had closed its sockets and exited and the server had sat idle 10 s (the median of 9 readings over 2 s; no collection forced, the server offers no way to ask for one). ${probe(r)} Unexpected closes: ${flag(x.unexpectedCloses)}; frames matched to no stream: ${flag(x.errors.count)}.`,
     '',
     checks(r),
   ]

@@ -52,6 +52,7 @@ describe('chat bench (smoke)', () => {
         expect(b.done.p50).toBeGreaterThan(0)
       }
       expect(streams.rss.peakMiB).toBeGreaterThan(0)
+      expect(streams.rss.settledMiB).toBeGreaterThan(0)
       expect(streams.checks.jobsLeft).toBe(0)
 
       const sections = renderChat(results, { date: 'today', cpu: 'cpu', cores: 2, pinned: true })
