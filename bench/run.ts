@@ -12,7 +12,7 @@ import { cores, cpuModel, packageVersion, pinning, versionOf } from './proc.ts'
 import { hasErrors, renderReport, type Meta } from './report.ts'
 import { SCENARIOS, scenarioNamed } from './scenarios.ts'
 import { abortChat, CHAT_SCENARIOS, chatErrors, isChatScenario, runChat } from './chat/bench.ts'
-import { CHAT_SECTIONS, chatMeta, keepSections, mergeSections, renderChat } from './chat/report.ts'
+import { chatMeta, fencedNames, keepSections, mergeSections, renderChat } from './chat/report.ts'
 
 export const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url))
 
@@ -155,7 +155,9 @@ async function main() {
   })
   console.log(report)
   if (out !== '-') {
-    writeFileSync(out, mergeSections(keepSections(report, current(), CHAT_SECTIONS), sections))
+    // Every fenced section of the file is kept (chat results, the before/after table), the HTTP part replaced.
+    const existing = current()
+    writeFileSync(out, mergeSections(keepSections(report, existing, fencedNames(existing)), sections))
     console.error(`written to ${out}`)
   }
   if (hasErrors(results)) {

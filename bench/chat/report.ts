@@ -190,6 +190,9 @@ export function mergeSections(existing: string, sections: { name: string; text: 
   return out
 }
 
+/** The names of the fenced sections in `text` (chat results, and hand-written ones such as a before/after table). */
+export const fencedNames = (text: string): string[] => [...text.matchAll(/<!-- bench:([\w-]+) -->/g)].map((m) => m[1]!)
+
 /** A fresh report of other scenarios, with the chat sections `existing` had carried over. */
 export function keepSections(report: string, existing: string, names: readonly string[]): string {
   const kept = names.flatMap((n) => {
