@@ -40,12 +40,11 @@ export function tierRules(config: ResolvedConfig): Record<string, Record<RouteGr
 
 /** The decision's `RateLimit-*` headers (and `Retry-After` on a refusal), written into `into` (a new object by default). */
 export function rateLimitHeaders(d: RateLimitDecision, into: Record<string, unknown> = {}): Record<string, string> {
-  const h = into
-  h['ratelimit-limit'] = String(d.limit)
-  h['ratelimit-remaining'] = String(d.remaining)
-  h['ratelimit-reset'] = String(Math.max(0, Math.ceil((d.resetAt - Date.now()) / 1000)))
-  if (!d.allowed) h['retry-after'] = String(Math.max(1, Math.ceil(d.retryAfterMs / 1000)))
-  return h as Record<string, string>
+  into['ratelimit-limit'] = String(d.limit)
+  into['ratelimit-remaining'] = String(d.remaining)
+  into['ratelimit-reset'] = String(Math.max(0, Math.ceil((d.resetAt - Date.now()) / 1000)))
+  if (!d.allowed) into['retry-after'] = String(Math.max(1, Math.ceil(d.retryAfterMs / 1000)))
+  return into as Record<string, string>
 }
 
 /** The RATE_LIMITED error for a refused decision, with its headers. */
@@ -120,13 +119,11 @@ export interface Access {
   charge(user: Principal, group: RouteGroup, cost?: number): Promise<RateLimitDecision>
   /**
    * The hot path's first try, with no I/O: the caller when their token is remembered
-   * ({@link TokenService.known}), then their charge when the limiter can decide now
-   * ({@link RateLimiter.consumeNow}). Undefined when either needs I/O; nothing is taken then,
-   * and the caller goes through `authenticate` and `charge`.
+   * ({@link TokenService.known}), and their charge of one unit when the limiter can decide now
+   * ({@link RateLimiter.consumeNow}). Undefined when the token needs verifying (then
+   * `authenticate`); no `decision` when the limiter needs I/O (then `charge`: nothing was taken).
    */
-  admitNow(request: Request, channel: Channel, group: RouteGroup): { user: Principal; decision: RateLimitDecision } | undefined
-  /** The caller when their token is remembered ({@link TokenService.known}); undefined when `authenticate` must decide. */
-  knownUser(request: Request, channel: Channel): Principal | undefined
+  admitNow(request: Request, channel: Channel, group: RouteGroup): { user: Principal; decision?: RateLimitDecision } | undefined
   /** One unit of the per-address limit (routes without a user). A refusal is counted, not thrown. */
   chargeAddress(request: Request): Promise<RateLimitDecision>
   /** Count a refusal decided elsewhere (the per-user socket cap). */
@@ -163,22 +160,17 @@ export function createAccess({ config, tokens, limiter, refused, clientAddress, 
     return r
   }
   const consumeNow = limiter.consumeNow?.bind(limiter)
-  const knownUser = (request: Request, channel: Channel) => {
-    const token = tokenOf(request, channel)
-    return token === undefined ? undefined : tokens.known(token)
-  }
 
   return {
     admitNow(request, channel, group) {
-      if (!consumeNow) return undefined
-      const user = knownUser(request, channel)
+      const token = tokenOf(request, channel)
+      const user = token === undefined ? undefined : tokens.known(token)
       if (!user) return undefined
-      const decision = consumeNow(`u:${user.userId}:${group}`, rule(user, group), { group, cost: 1 })
-      if (!decision) return undefined
+      const decision = consumeNow?.(`u:${user.userId}:${group}`, rule(user, group), { group, cost: 1 })
+      if (!decision) return { user }
       session?.prefetch?.(user.userId)
       return { user, decision: counted(decision, group) }
     },
-    knownUser,
     async authenticate(request, channel) {
       const token = tokenOf(request, channel)
       if (!token) throw MISSING[channel]()

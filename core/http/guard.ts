@@ -20,10 +20,9 @@ function apply(d: RateLimitDecision, group: string, set: Set): void {
   if (!d.allowed) throw rateLimited(d, group)
 }
 
-
 export function createGuard(access: Access) {
-  async function admitLater(request: Request, set: Set, group: RouteGroup): Promise<Principal> {
-    const user = access.knownUser(request, 'http') ?? (await access.authenticate(request, 'http'))
+  async function admitLater(request: Request, set: Set, group: RouteGroup, known: Principal | undefined): Promise<Principal> {
+    const user = known ?? (await access.authenticate(request, 'http'))
     apply(await access.charge(user, group), group, set)
     return user
   }
@@ -43,8 +42,8 @@ export function createGuard(access: Access) {
       // now); only the others pay for the promises of the full path.
       transform(ctx) {
         const now = access.admitNow(ctx.request, 'http', group)
-        if (!now) {
-          return admitLater(ctx.request, ctx.set, group).then((user) => {
+        if (!now?.decision) {
+          return admitLater(ctx.request, ctx.set, group, now?.user).then((user) => {
             ;(ctx as { user?: Principal }).user = user
           })
         }

@@ -108,17 +108,20 @@ describe('access: admitNow (the hot path, no I/O)', () => {
     // Nothing was taken by the first try: the sync limit (2) is whole.
     expect(access.admitNow(request, 'http', 'sync')).toMatchObject({ user, decision: { allowed: true, remaining: 1 } })
     expect(access.admitNow(request, 'http', 'sync')?.decision).toMatchObject({ allowed: true, remaining: 0 })
-    expect(access.admitNow(request, 'http', 'sync')?.decision.allowed).toBe(false)
+    expect(access.admitNow(request, 'http', 'sync')?.decision?.allowed).toBe(false)
     expect((await refused.get()).values.find((v) => v.labels.group === 'sync')?.value).toBe(1)
     expect(asked).toBe(1)
   })
 
-  test('a limiter without consumeNow, a bad token, or a user found disabled: never admitted now', async () => {
-    const { access } = setup()
-    const token = await tokens.issue(crypto.randomUUID(), 'free')
-    const request = req('/v1/me', { authorization: `Bearer ${token}` })
+  test('a limiter without consumeNow: the user is known, the charge is left to charge(); a bad token or a disabled user: not known', async () => {
+    const { access, calls } = setup()
+    const id = crypto.randomUUID()
+    const request = req('/v1/me', { authorization: `Bearer ${await tokens.issue(id, 'free')}` })
     await access.authenticate(request, 'http')
-    expect(access.admitNow(request, 'http', 'api')).toBeUndefined()
+    const known = access.admitNow(request, 'http', 'api')
+    expect(known?.user.userId).toBe(id)
+    expect(known?.decision).toBeUndefined()
+    expect(calls).toEqual([])
 
     const { limiter, refused } = nowLimiter()
     let active = true
