@@ -59,18 +59,18 @@ describeWith('llm-queue quotas and tiers [redis]', await redisMissing(), () => {
 
     const six: string[] = []
     for (let i = 0; i < 6; i++) six.push((await d.submit(withTier('free'))).id)
-    await until(
-      async () => (await Promise.all(six.slice(0, 5).map((id) => d.get(id)))).every((j) => j?.status === 'done'),
-      'five jobs done',
-    )
+    // Any five: with 4 workers, the last two jobs' quota checks can reach Redis in either order.
+    const doneOf = async (ids: string[]) => (await Promise.all(ids.map((id) => d.get(id)))).filter((j) => j?.status === 'done').length
+    await until(async () => (await doneOf(six)) === 5, 'five jobs done')
     await Bun.sleep(100)
     expect(started).toHaveLength(5)
-    expect(await d.get(six[5]!)).toMatchObject({ status: 'queued', position: 1 })
+    const waiting = six.find((id) => !started.includes(id))!
+    expect(await d.get(waiting)).toMatchObject({ status: 'queued', position: 1 })
 
     const free = await d.submit(withTier('free'))
     const paid = await d.submit(withTier('paid'))
     expect((await d.get(paid.id))?.position).toBe(1)
-    expect((await d.get(six[5]!))?.position).toBe(2)
+    expect((await d.get(waiting))?.position).toBe(2)
     expect((await d.get(free.id))?.position).toBe(3)
     // The quota's counters hold the five of this window.
     const redis = await connectRedis()
@@ -80,10 +80,10 @@ describeWith('llm-queue quotas and tiers [redis]', await redisMissing(), () => {
     expect(counters).toMatchObject({ mi: String(now / WINDOW), mr: '5' })
     now += WINDOW
     await until(
-      async () => (await Promise.all([six[5]!, free.id, paid.id].map((id) => d.get(id)))).every((j) => j?.status === 'done'),
+      async () => (await doneOf([waiting, free.id, paid.id])) === 3,
       'the waiting jobs done',
     )
-    expect(started.slice(5)).toEqual([paid.id, six[5]!, free.id])
+    expect(started.slice(5)).toEqual([paid.id, waiting, free.id])
   }, 60_000)
 
   test("a tier's line over its limit refuses at once with OVERLOADED and Retry-After; other tiers still get in", async () => {
