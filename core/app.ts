@@ -70,6 +70,11 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
     stop() {
       stopping ??= (async () => {
         await stopServing(core)
+        // Elysia runs after-response hooks (the access log line, request metrics) in a
+        // setImmediate; Bun can hold that task back while the stop is under way, so the last
+        // answer's line would be written after the logs were flushed. An immediate queued now
+        // runs after those already queued.
+        await new Promise<void>((resolve) => setImmediate(resolve))
         traffic?.stop()
         await core.stop()
       })()
