@@ -19,8 +19,14 @@ const RETRYABLE = new Set(['RATE_LIMITED', 'OVERLOADED', 'UPSTREAM_ERROR'])
 
 /** What a worker and its attempts share. */
 export interface AttemptBase {
-  /** For BullMQ and the event writes: `maxRetriesPerRequest: null`, so writes wait out a Redis restart. */
+  /** For BullMQ: `maxRetriesPerRequest: null`, so its commands wait out a Redis restart. */
   connection: RedisClient
+  /**
+   * The job-state and event writes (claim, appends, requeue), retried forever like
+   * `connection`, on a connection of their own with auto-pipelining: the appends that
+   * concurrent jobs make in one turn of the event loop go out in one socket write.
+   */
+  writes: RedisClient
   store: JobStore
   logger: Logger
   metrics?: QueueMetrics
@@ -40,22 +46,22 @@ export interface AttemptDeps extends AttemptBase {
 }
 
 export async function runAttempt(a: AttemptDeps, bull: BullJob<ReplyJob>, owner: string, abort: AbortController): Promise<string> {
-  const { connection, store, logger, metrics, quota, runner, UnrecoverableError } = a
+  const { writes, store, logger, metrics, quota, runner, UnrecoverableError } = a
   const job = bull.data
-  const claim = await store.claim(connection, job.id, owner)
+  const claim = await store.claim(writes, job.id, owner)
   if (claim.state === 'gone' || claim.state === 'ended') return claim.state
   const ticket = await quota?.take(job)
   if (ticket && !ticket.ok) {
     // Over the provider's quota: back in line (same priority), and every worker pauses
     // taking jobs until the window turns (BullMQ's queue-wide rate limit).
-    await store.requeue(connection, job.id, owner)
+    await store.requeue(writes, job.id, owner)
     await a.rateLimit(ticket.retryAfterMs)
     metrics?.finished.inc({ outcome: 'quota_wait' })
     throw a.RateLimitError()
   }
   metrics?.waitSeconds.observe(Math.max(0, Date.now() - bull.timestamp) / 1000)
   const out = createEventAppender({
-    connection,
+    connection: writes,
     store,
     logger,
     job,
@@ -118,7 +124,7 @@ export async function runAttempt(a: AttemptDeps, bull: BullJob<ReplyJob>, owner:
     const attemptsLeft = bull.attemptsMade + 1 < (bull.opts.attempts ?? 1)
     if (RETRYABLE.has(code) && out.seq === 0 && attemptsLeft) {
       // Nothing reached any client: another attempt after BullMQ's backoff is invisible to them.
-      await store.requeue(connection, job.id, owner)
+      await store.requeue(writes, job.id, owner)
       metrics?.finished.inc({ outcome: 'retried' })
       throw err
     }

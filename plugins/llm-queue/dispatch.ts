@@ -91,6 +91,7 @@ export function createQueueDispatch(d: QueueDispatchDeps): QueueDispatch {
       worker = await startReplyWorker(r, {
         // BullMQ wants its worker connection to retry forever; so do the event writes.
         connection: open('llm-queue:worker', { maxRetriesPerRequest: null, commandTimeout: undefined, enableAutoPipelining: false }),
+        writes: open('llm-queue:writes', { maxRetriesPerRequest: null, commandTimeout: undefined, enableAutoPipelining: true }),
         subscriber: open('llm-queue:cancel', { maxRetriesPerRequest: null, commandTimeout: undefined, enableAutoPipelining: false }),
         keys,
         store,
