@@ -23,12 +23,13 @@ export interface JobEventsDeps {
 export async function* jobEvents(d: JobEventsDeps, jobId: string, afterSeq: number, signal?: AbortSignal): AsyncGenerator<JobEvent> {
   let last = Math.max(0, Math.floor(afterSeq) || 0)
   const key = d.keys.events(jobId)
-  // The state and the first page of events in one round trip.
-  const [[, flat], [, first]] = (await d.command
-    .multi()
-    .hgetall(d.keys.job(jobId))
-    .xrange(key, `${last + 1}-0`, '+', 'COUNT', 1000)
-    .exec()) as [[unknown, Record<string, string>], [unknown, [string, string[]][]]]
+  // The state, then the first page of events, in one round trip: issued in the same turn on the
+  // auto-pipelined connection, they share a socket write with whatever else this process sends
+  // (no MULTI: events only grow, and a state read first never claims more than the page holds).
+  const [flat, first] = await Promise.all([
+    d.command.hgetall(d.keys.job(jobId)),
+    d.command.xrange(key, `${last + 1}-0`, '+', 'COUNT', 1000) as Promise<[string, string[]][]>,
+  ])
   const state = parseState(flat)
   if (!state) throw new ScaleError('NOT_FOUND', `job ${quote(jobId)} not found (unknown, or its events have expired)`)
   let page: [string, string[]][] | undefined = first
