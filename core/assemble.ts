@@ -212,7 +212,8 @@ async function buildServices(
     clientAddress: (request) => parts.server.listening?.clientAddress(request),
   })
   const conversations = createConversationService(slots.dbRouter, reads)
-  const chat = createChatService({ config, session: slots.session, dispatch: slots.llmDispatch, conversations })
+  const idempotency = createIdempotencyService(slots.dbRouter)
+  const chat = createChatService({ config, session: slots.session, dispatch: slots.llmDispatch, conversations, idempotency })
   const runner = createReplyRunner({
     provider,
     conversations,
@@ -231,7 +232,6 @@ async function buildServices(
     conversations,
     sync: createSyncService(slots.dbRouter),
     chat,
-    idempotency: createIdempotencyService(slots.dbRouter),
     access,
     guard: createGuard(access),
     provider,

@@ -8,7 +8,7 @@ import { conflict, notFound } from '../errors.ts'
 import type { JobEvent, JobInfo, JobStatus, LlmDispatch } from '../ports/llm-dispatch.ts'
 import type { SessionStore } from '../ports/session.ts'
 import type { ConversationService, MessageView } from '../services/conversations.ts'
-import { fingerprintOf, type KeyedRequest } from '../services/idempotency.ts'
+import { fingerprintOf, type IdempotencyService, type KeyedRequest, type StoredAnswer } from '../services/idempotency.ts'
 import type { Principal } from '../services/tokens.ts'
 import { contextFor } from './context.ts'
 
@@ -17,6 +17,7 @@ export interface ChatDeps {
   session: SessionStore
   dispatch: LlmDispatch
   conversations: ConversationService
+  idempotency: IdempotencyService
 }
 
 /** What a send made: the stored user message and the reply job it started. */
@@ -31,14 +32,9 @@ export interface Sent {
  * conversation is IDEMPOTENCY_KEY_REUSED; in another conversation it is another key. The
  * HTTP `Idempotency-Key` and the WebSocket `clientId` share it.
  */
-export async function sendRequest(
-  user: Principal,
-  conversationId: string,
-  content: string,
-  key: string | undefined,
-): Promise<KeyedRequest | undefined> {
+export function sendRequest(user: Principal, conversationId: string, content: string, key: string | undefined): KeyedRequest | undefined {
   if (key === undefined) return undefined
-  return { userId: user.userId, scope: `send:${conversationId}`, key, fingerprint: await fingerprintOf({ content }) }
+  return { userId: user.userId, scope: `send:${conversationId}`, key, fingerprint: fingerprintOf({ content }) }
 }
 
 /** How long a conversation's reply lock lives unless the running job extends it. */
@@ -47,7 +43,7 @@ export const lockTtl = (config: ResolvedConfig) => config.llm.timeoutMs + 60_000
 /** The conversation's reply lock. The owner is part of the key, so nobody else can hold it. */
 const lockKey = (userId: string, conversationId: string) => `reply:${userId}:${conversationId}`
 
-export function createChatService({ config, session, dispatch, conversations }: ChatDeps) {
+export function createChatService({ config, session, dispatch, conversations, idempotency }: ChatDeps) {
   const ttl = lockTtl(config)
 
   async function owned(user: Principal, jobId: string): Promise<JobInfo> {
@@ -57,14 +53,28 @@ export function createChatService({ config, session, dispatch, conversations }: 
   }
 
   return {
-    /** Store `content` as the user's message and start the reply; CONFLICT while another reply runs in the conversation. */
-    async send(user: Principal, conversationId: string, content: string): Promise<Sent> {
-      const key = lockKey(user.userId, conversationId)
-      const token = await session.acquireLock(key, ttl)
-      if (!token) throw conflict('a reply is already being generated in this conversation; wait for it to finish or cancel it')
+    /**
+     * Store `content` as the user's message and start the reply: the 202 answer. CONFLICT
+     * while another reply runs in the conversation. With a `key` (the HTTP Idempotency-Key,
+     * the WebSocket clientId), the first answer to the same send is stored and a repeat gets
+     * it, also while that reply still runs; the key with other content is
+     * IDEMPOTENCY_KEY_REUSED. The stored answer is read by the statement that stores the
+     * message, so a keyed send costs one statement more than one without a key, not two.
+     */
+    async send(user: Principal, conversationId: string, content: string, key?: string): Promise<StoredAnswer<Sent>> {
+      const keyed = sendRequest(user, conversationId, content, key)
+      const lock = lockKey(user.userId, conversationId)
+      const token = await session.acquireLock(lock, ttl)
+      if (!token) {
+        const first = keyed && ((await idempotency.get(keyed)) as StoredAnswer<Sent> | undefined)
+        if (first) return first
+        throw conflict('a reply is already being generated in this conversation; wait for it to finish or cancel it')
+      }
       let submitted = false
       try {
-        const message = await conversations.addMessage(user.userId, conversationId, { role: 'user', content })
+        const added = await conversations.addMessageUnless(user.userId, conversationId, { role: 'user', content }, keyed)
+        if ('answered' in added) return added.answered as StoredAnswer<Sent>
+        const message = added
         const ctx = await contextFor(
           session,
           conversations,
@@ -83,14 +93,16 @@ export function createChatService({ config, session, dispatch, conversations }: 
           messages: ctx.messages,
           system: ctx.system,
           maxTokens: config.tiers[user.tier].maxTokens,
-          lock: { key, token },
+          lock: { key: lock, token },
           createdAt: Date.now(),
         })
         submitted = true
-        return { message, job: { id: job.id, status: job.status } }
+        const answer = { status: 202, body: { message, job: { id: job.id, status: job.status } } }
+        // A concurrent repeat that stored first wins (it cannot hold the lock, so this is rare).
+        return keyed ? ((await idempotency.put(keyed, answer)) as StoredAnswer<Sent>) : answer
       } finally {
         // Once submitted, the job owns the lock and releases it when it ends.
-        if (!submitted) await session.releaseLock(key, token).catch(() => false)
+        if (!submitted) await session.releaseLock(lock, token).catch(() => false)
       }
     },
 

@@ -4,7 +4,6 @@ import type { ResolvedConfig } from '../config/resolved.ts'
 import type { HttpMetrics } from '../observability/metrics.ts'
 import type { Slots } from '../ports/index.ts'
 import type { ConversationService } from '../services/conversations.ts'
-import type { IdempotencyService } from '../services/idempotency.ts'
 import type { SyncService } from '../services/sync.ts'
 import type { TokenService } from '../services/tokens.ts'
 import type { UserService } from '../services/users.ts'
@@ -29,8 +28,6 @@ export interface AppDeps {
   conversations: ConversationService
   sync: SyncService
   chat: ChatService
-  /** First answers to keyed requests (`Idempotency-Key`, a WebSocket send's `clientId`). */
-  idempotency: IdempotencyService
   /** Authentication and limits for every channel (access.ts). */
   access: Access
   guard: Guard

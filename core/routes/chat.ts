@@ -3,7 +3,6 @@
  * with `Accept: text/event-stream`), and the reply job's status, events and cancel.
  */
 import { Elysia, t } from 'elysia'
-import { sendRequest } from '../chat/service.ts'
 import type { AppDeps } from '../http/deps.ts'
 import { sseResponse } from '../http/sse.ts'
 import { ScaleError } from '../errors.ts'
@@ -30,14 +29,13 @@ function afterSeq(header: string | undefined, query: number | undefined): number
   return Math.max(fromHeader, query ?? 0)
 }
 
-export function chatRoutes({ guard, chat, idempotency }: AppDeps) {
+export function chatRoutes({ guard, chat }: AppDeps) {
   return new Elysia({ name: 'routes-chat', prefix: '/v1', tags: ['chat'] })
     .use(guard)
     .post(
       '/conversations/:id/messages',
       async ({ params, body, headers, user, set, request }) => {
-        const keyed = await sendRequest(user, params.id, body.content, headers['idempotency-key'])
-        const answer = await idempotency.once(keyed, async () => ({ status: 202, body: await chat.send(user, params.id, body.content) }))
+        const answer = await chat.send(user, params.id, body.content, headers['idempotency-key'])
         if (!wantsStream(headers.accept)) {
           set.status = answer.status
           return answer.body

@@ -8,7 +8,6 @@
  * A runtime-neutral {@link SocketRoute}: the runtime adapter (core/runtime/) serves it.
  */
 import { type ClientFrame, type ProtocolError, parseFrame } from '../chat/frames.ts'
-import { sendRequest } from '../chat/service.ts'
 import { createSocketSink, type SocketSink } from '../chat/socket-sink.ts'
 import { databaseUnavailable } from '../db/errors.ts'
 import { ScaleError, isScaleError } from '../errors.ts'
@@ -26,7 +25,7 @@ interface Conn {
   close(code: number, reason: string): void
 }
 
-export function wsRoutes({ config, tokens, access, chat, idempotency, metrics, logger, drain }: AppDeps) {
+export function wsRoutes({ config, tokens, access, chat, metrics, logger, drain }: AppDeps) {
   const allowed = config.server.allowedOrigins
   const conns = new Map<string, Conn>()
   const sockets = new Map<string, { close(code: number, reason: string): void }>()
@@ -54,12 +53,8 @@ export function wsRoutes({ config, tokens, access, chat, idempotency, metrics, l
           c.sink.write({ type: 'rate_limited', retryAfterMs: d.retryAfterMs, clientId: frame.clientId })
           return
         }
-        // Stored as the HTTP send's 202, so a key is answered alike on either channel.
-        const keyed = await sendRequest(c.user, frame.conversationId, frame.content, frame.clientId)
-        const { body: sent } = await idempotency.once(keyed, async () => ({
-          status: 202,
-          body: await chat.send(c.user, frame.conversationId, frame.content),
-        }))
+        // The clientId is the send's idempotency key, shared with HTTP: a key is answered alike on either channel.
+        const { body: sent } = await chat.send(c.user, frame.conversationId, frame.content, frame.clientId)
         c.sink.write({ type: 'accepted', clientId: frame.clientId, jobId: sent.job.id, messageId: sent.message.id })
         const open = await chat.openEvents(c.user, sent.job.id)
         stream(c, sent.job.id, open, 0)

@@ -10,6 +10,7 @@ import { changes, conversations, messages } from '../db/schema.ts'
 import { cacheTags, uncachedReads, type CachedReads } from './cached-reads.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 import { rowsOf } from '../db/budget.ts'
+import { answerOf, type KeyedRequest, type StoredAnswer } from './idempotency.ts'
 
 export interface ConversationView {
   id: string
@@ -47,21 +48,35 @@ export const messageView = (m: MessageRow): MessageView => ({
 /** What the add-message statement returns (timestamps as the driver reads them: Date or string). */
 type AddedRow = Omit<MessageView, 'createdAt'> & { createdAt: Date | string }
 
+/** The first answer stored for a keyed request, as the add-message statement reads it. */
+type AnswerColumns = { answerStatus: number | null; answerBody: unknown; answerFingerprint: string | null }
+
 /**
  * Touch the live conversation, insert the message (at most one per `jobId`) and its two change
  * rows, in one statement: the conversation update gates the insert, the insert gates the change
  * rows. Returns the message, or no row when the conversation is not live or the job's message
  * exists already (the caller tells which).
+ *
+ * With `unless` (a keyed send), the same statement first reads the answer stored for that
+ * request, and writes nothing when there is one: one row comes back either way, with the
+ * message columns or the answer's (both null: the conversation is not live).
  */
 function addMessageStatement(
   userId: string,
   conversationId: string,
   msg: { role: 'user' | 'assistant'; content: string; jobId?: string; usage?: { inputTokens: number; outputTokens: number } },
+  unless?: KeyedRequest,
 ) {
   const now = new Date().toISOString()
-  return sql`with c as (
+  const first = unless
+    ? sql`k as (
+      select status, body, fingerprint from idempotency_keys
+      where user_id = ${unless.userId}::uuid and scope = ${unless.scope}::text and key = ${unless.key}::text
+    ), `
+    : sql``
+  return sql`with ${first}c as (
       update conversations set updated_at = ${now}::timestamptz
-      where id = ${conversationId}::uuid and user_id = ${userId}::uuid and deleted_at is null
+      where id = ${conversationId}::uuid and user_id = ${userId}::uuid and deleted_at is null${unless ? sql` and not exists (select 1 from k)` : sql``}
       returning id
     ), m as (
       insert into messages (id, conversation_id, user_id, role, content, job_id, usage, created_at)
@@ -76,7 +91,13 @@ function addMessageStatement(
       union all
       select ${userId}::uuid, 'conversation', m.conversation_id, 'upsert' from m
     )
-    select id, conversation_id as "conversationId", role, content, created_at as "createdAt" from m`
+    ${
+      unless
+        ? sql`select m.id, m.conversation_id as "conversationId", m.role, m.content, m.created_at as "createdAt",
+        k.status as "answerStatus", k.body as "answerBody", k.fingerprint as "answerFingerprint"
+      from (select 1) one left join m on true left join k on true`
+        : sql`select id, conversation_id as "conversationId", role, content, created_at as "createdAt" from m`
+    }`
 }
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
@@ -253,9 +274,27 @@ export function createConversationService(router: DbRouter, reads: CachedReads =
       conversationId: string,
       msg: { role: 'user' | 'assistant'; content: string; jobId?: string; usage?: { inputTokens: number; outputTokens: number } },
     ): Promise<MessageView> {
+      const added = await service.addMessageUnless(userId, conversationId, msg, undefined)
+      return added as MessageView
+    },
+
+    /**
+     * addMessage for a keyed send: when an answer is stored for `unless`, nothing is written
+     * and that answer is returned (IDEMPOTENCY_KEY_REUSED if it went with another request);
+     * otherwise the stored message. Still one statement.
+     */
+    async addMessageUnless(
+      userId: string,
+      conversationId: string,
+      msg: { role: 'user' | 'assistant'; content: string; jobId?: string; usage?: { inputTokens: number; outputTokens: number } },
+      unless: KeyedRequest | undefined,
+    ): Promise<MessageView | { answered: StoredAnswer }> {
       const db = router.write()
       // One statement, so one round trip and its own transaction: on every chat turn's path twice.
-      const [stored] = rowsOf<AddedRow>(await db.execute(addMessageStatement(userId, conversationId, msg)))
+      const [row] = rowsOf<Partial<AddedRow> & Partial<AnswerColumns>>(await db.execute(addMessageStatement(userId, conversationId, msg, unless)))
+      const answered = unless && row?.answerStatus != null ? answerOf(unless, row.answerStatus, row.answerBody, row.answerFingerprint!) : undefined
+      if (answered) return { answered }
+      const stored = row?.id ? (row as AddedRow) : undefined
       let view: MessageView
       if (stored) view = { ...stored, createdAt: new Date(stored.createdAt).toISOString() }
       else {

@@ -5,8 +5,9 @@
  * the key: that one is refused with 422 IDEMPOTENCY_KEY_REUSED, never given another
  * request's answer.
  */
+import { createHash } from 'node:crypto'
 import { and, eq } from 'drizzle-orm'
-import { ScaleError, isScaleError, quote } from '../errors.ts'
+import { ScaleError, quote } from '../errors.ts'
 import { idempotencyKeys } from '../db/schema.ts'
 import type { DbRouter } from '../ports/db-router.ts'
 
@@ -24,9 +25,14 @@ export interface KeyedRequest {
 }
 
 /** SHA-256 (hex) of a request's JSON: what makes two requests with one key the same request. */
-export async function fingerprintOf(request: unknown): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(request)))
-  return Buffer.from(digest).toString('hex')
+export function fingerprintOf(request: unknown): string {
+  return createHash('sha256').update(JSON.stringify(request)).digest('hex')
+}
+
+/** The stored first answer of `r`, given the stored row's columns; IDEMPOTENCY_KEY_REUSED if it answered another request. */
+export function answerOf(r: KeyedRequest, status: number, body: unknown, fingerprint: string): StoredAnswer {
+  if (fingerprint !== r.fingerprint) throw keyReused(r.key)
+  return { status, body }
 }
 
 export const keyReused = (key: string) =>
@@ -46,12 +52,10 @@ export function createIdempotencyService(router: DbRouter) {
       .from(idempotencyKeys)
       .where(where(r))
       .limit(1)
-    if (!row) return undefined
-    if (row.fingerprint !== r.fingerprint) throw keyReused(r.key)
-    return { status: row.status, body: row.body }
+    return row && answerOf(r, row.status, row.body, row.fingerprint)
   }
 
-  const store = {
+  return {
     /** The first answer to this request, if there is one; IDEMPOTENCY_KEY_REUSED if the key went with another request. */
     get: read,
     /** Store the first answer; a concurrent repeat that stored first wins, and its answer is returned. */
@@ -63,28 +67,6 @@ export function createIdempotencyService(router: DbRouter) {
         .onConflictDoNothing()
         .returning({ status: idempotencyKeys.status, body: idempotencyKeys.body })
       return rows[0] ?? (await read(r)) ?? answer
-    },
-  }
-
-  return {
-    ...store,
-    /**
-     * Answer a request once: without a key, `answer()`; with one, the first answer stored for
-     * it, else `answer()`, stored. A repeat that raced its first attempt and was refused with
-     * 409 (the first still running) gets the first answer once it is stored.
-     */
-    async once<Body>(r: KeyedRequest | undefined, answer: () => Promise<StoredAnswer<Body>>): Promise<StoredAnswer<Body>> {
-      if (!r) return answer()
-      // The stored body is what `answer()` gave for this request (the fingerprint matched).
-      const first = (await read(r)) as StoredAnswer<Body> | undefined
-      if (first) return first
-      try {
-        return (await store.put(r, await answer())) as StoredAnswer<Body>
-      } catch (e) {
-        const raced = isScaleError(e) && e.code === 'CONFLICT' && ((await read(r)) as StoredAnswer<Body> | undefined)
-        if (raced) return raced
-        throw e
-      }
     },
   }
 }

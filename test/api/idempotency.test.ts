@@ -42,6 +42,24 @@ describeEachDatabase(
       expect(await contents(x, u.token)).toEqual(['hello'])
     })
 
+    test('after the first reply has ended, a repeat still gets the first answer and a reuse is a 422; neither touches the conversation', async () => {
+      const u = await api.user()
+      const x = (await api.post('/v1/conversations', {}, u.token)).body.id as string
+      const first = await send(x, 'hello', u.token, 'k3')
+      expect(first.status).toBe(202)
+      for (let i = 0; i < 200 && (await api.get(`/v1/jobs/${first.body.job.id}`, u.token)).body.status !== 'done'; i++) await Bun.sleep(10)
+      expect((await api.get(`/v1/jobs/${first.body.job.id}`, u.token)).body.status).toBe('done')
+      const before = (await api.get(`/v1/conversations/${x}`, u.token)).body
+      const again = await send(x, 'hello', u.token, 'k3')
+      expect(again.status).toBe(202)
+      expect(again.body).toEqual(first.body)
+      const other = await send(x, 'something else', u.token, 'k3')
+      expect(other.status).toBe(422)
+      expect(other.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED')
+      expect(await contents(x, u.token)).toEqual(['hello'])
+      expect((await api.get(`/v1/conversations/${x}`, u.token)).body).toEqual(before)
+    })
+
     test("another user's identical key is theirs alone", async () => {
       const a = await api.user()
       const b = await api.user()
