@@ -213,7 +213,7 @@ async function buildServices(
   })
   const conversations = createConversationService(slots.dbRouter, reads)
   const idempotency = createIdempotencyService(slots.dbRouter)
-  const chat = createChatService({ config, session: slots.session, dispatch: slots.llmDispatch, conversations, idempotency })
+  const chat = createChatService({ config, session: slots.session, dispatch: slots.llmDispatch, conversations, idempotency, logger })
   const runner = createReplyRunner({
     provider,
     conversations,

@@ -5,8 +5,7 @@
  * The summary is extractive on purpose (the start of each turn that falls out of the
  * buffer, bounded in length): it costs no LLM call on the hot path and never invents.
  */
-import type { ConversationService } from '../services/conversations.ts'
-import type { SessionStore, Turn } from '../ports/session.ts'
+import type { ConversationBuffer, SessionStore, Turn } from '../ports/session.ts'
 
 const SUMMARY_LINE_CHARS = 160
 const SUMMARY_MAX_CHARS = 2000
@@ -16,22 +15,23 @@ export interface ReplyContext {
   system?: string
 }
 
-/** Add `turn` to the conversation's buffer and return what the provider should see. */
+/**
+ * Add `turn` to the conversation's buffer and return what the provider should see. `buffer`
+ * is the buffer as it was before `turn` was stored; when it is cold (new conversation,
+ * restart, expiry), it is rebuilt from `earlier`, the stored messages before `turn`, which the
+ * statement that stored `turn` returned.
+ */
 export async function contextFor(
   session: SessionStore,
-  conversations: ConversationService,
-  userId: string,
   conversationId: string,
+  buffer: ConversationBuffer | null,
   turn: Turn,
+  earlier: Turn[],
   maxTurns: number,
   baseSystem?: string,
 ): Promise<ReplyContext> {
-  let buffer = await session.getBuffer(conversationId)
   if (!buffer || buffer.turns.length === 0) {
-    // Cold buffer (new conversation, restart, expiry): rebuild from the stored messages,
-    // which already include the user message just written.
-    const recent = await conversations.recentMessages(userId, conversationId, maxTurns)
-    const turns = recent.map((m) => ({ role: m.role, content: m.content }))
+    const turns = [...earlier, turn].slice(-maxTurns)
     await session.appendTurns(conversationId, turns, maxTurns)
     buffer = { turns, summary: buffer?.summary }
   } else {

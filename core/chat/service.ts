@@ -3,6 +3,7 @@
  * job read, events and cancel operations, each limited to the job's owner. Answers are in
  * the domain's terms; the routes choose statuses and keep idempotent answers.
  */
+import type { Logger } from 'pino'
 import type { ResolvedConfig } from '../config/resolved.ts'
 import { conflict, notFound } from '../errors.ts'
 import type { JobEvent, JobInfo, JobStatus, LlmDispatch } from '../ports/llm-dispatch.ts'
@@ -18,6 +19,8 @@ export interface ChatDeps {
   dispatch: LlmDispatch
   conversations: ConversationService
   idempotency: IdempotencyService
+  /** Where a first answer that could not be stored is reported. */
+  logger?: Logger
 }
 
 /** What a send made: the stored user message and the reply job it started. */
@@ -43,8 +46,31 @@ export const lockTtl = (config: ResolvedConfig) => config.llm.timeoutMs + 60_000
 /** The conversation's reply lock. The owner is part of the key, so nobody else can hold it. */
 const lockKey = (userId: string, conversationId: string) => `reply:${userId}:${conversationId}`
 
-export function createChatService({ config, session, dispatch, conversations, idempotency }: ChatDeps) {
+export function createChatService({ config, session, dispatch, conversations, idempotency, logger }: ChatDeps) {
   const ttl = lockTtl(config)
+
+  /**
+   * First answers on their way to the store. The answer goes to the client without waiting
+   * for its row: the conversation's lock is held until the reply ends, so no other send with
+   * the key can store first, and a repeat here meanwhile is given the answer from this map.
+   * (A repeat on another instance within those milliseconds is refused with 409, as one that
+   * races its first attempt always may be; it gets the answer once stored.) A row that could
+   * not be stored is logged: a repeat then starts a second reply, as it would have had the
+   * error reached the client.
+   */
+  const storing = new Map<string, Promise<StoredAnswer>>()
+  const storingKey = (r: KeyedRequest) => `${r.userId}\n${r.scope}\n${r.key}`
+  function store(r: KeyedRequest, answer: StoredAnswer<Sent>) {
+    const k = storingKey(r)
+    const put = idempotency
+      .put(r, answer)
+      .catch((err: Error) => {
+        logger?.warn({ err: err.message, scope: r.scope }, 'a send was answered; its idempotency key was not stored')
+        return answer
+      })
+      .finally(() => storing.delete(k))
+    storing.set(k, put)
+  }
 
   async function owned(user: Principal, jobId: string): Promise<JobInfo> {
     const info = await dispatch.get(jobId)
@@ -59,31 +85,30 @@ export function createChatService({ config, session, dispatch, conversations, id
      * the WebSocket clientId), the first answer to the same send is stored and a repeat gets
      * it, also while that reply still runs; the key with other content is
      * IDEMPOTENCY_KEY_REUSED. The stored answer is read by the statement that stores the
-     * message, so a keyed send costs one statement more than one without a key, not two.
+     * message, and the answer is stored without holding up the reply (see `storing`), so a
+     * keyed send costs one statement more than one without a key, and no wait.
      */
     async send(user: Principal, conversationId: string, content: string, key?: string): Promise<StoredAnswer<Sent>> {
       const keyed = sendRequest(user, conversationId, content, key)
       const lock = lockKey(user.userId, conversationId)
       const token = await session.acquireLock(lock, ttl)
       if (!token) {
-        const first = keyed && ((await idempotency.get(keyed)) as StoredAnswer<Sent> | undefined)
+        const first = keyed && ((await (storing.get(storingKey(keyed)) ?? idempotency.get(keyed))) as StoredAnswer<Sent> | undefined)
         if (first) return first
         throw conflict('a reply is already being generated in this conversation; wait for it to finish or cancel it')
       }
       let submitted = false
       try {
-        const added = await conversations.addMessageUnless(user.userId, conversationId, { role: 'user', content }, keyed)
+        const turn = { role: 'user' as const, content }
+        // The buffer first: when it is cold, the statement that stores the message also reads
+        // the messages before it, so the context costs no second statement.
+        const buffer = await session.getBuffer(conversationId)
+        const cold = !buffer || buffer.turns.length === 0
+        const earlier = cold ? config.llm.bufferTurns - 1 : 0
+        const added = await conversations.addTurn(user.userId, conversationId, turn, { unless: keyed, earlier })
         if ('answered' in added) return added.answered as StoredAnswer<Sent>
-        const message = added
-        const ctx = await contextFor(
-          session,
-          conversations,
-          user.userId,
-          conversationId,
-          { role: 'user', content },
-          config.llm.bufferTurns,
-          config.llm.system,
-        )
+        const { message } = added
+        const ctx = await contextFor(session, conversationId, buffer, turn, added.earlier ?? [], config.llm.bufferTurns, config.llm.system)
         const job = await dispatch.submit({
           id: crypto.randomUUID(),
           userId: user.userId,
@@ -98,8 +123,8 @@ export function createChatService({ config, session, dispatch, conversations, id
         })
         submitted = true
         const answer = { status: 202, body: { message, job: { id: job.id, status: job.status } } }
-        // A concurrent repeat that stored first wins (it cannot hold the lock, so this is rare).
-        return keyed ? ((await idempotency.put(keyed, answer)) as StoredAnswer<Sent>) : answer
+        if (keyed) store(keyed, answer)
+        return answer
       } finally {
         // Once submitted, the job owns the lock and releases it when it ends.
         if (!submitted) await session.releaseLock(lock, token).catch(() => false)

@@ -49,7 +49,13 @@ export const messageView = (m: MessageRow): MessageView => ({
 type AddedRow = Omit<MessageView, 'createdAt'> & { createdAt: Date | string }
 
 /** The first answer stored for a keyed request, as the add-message statement reads it. */
-type AnswerColumns = { answerStatus: number | null; answerBody: unknown; answerFingerprint: string | null }
+type AnswerColumns = { answerStatus: number | null; answerBody: unknown; answerFingerprint: string | null; earlier: unknown }
+
+/** A turn as the add-message statement returns earlier messages. */
+export interface StoredTurn {
+  role: 'user' | 'assistant'
+  content: string
+}
 
 /**
  * Touch the live conversation, insert the message (at most one per `jobId`) and its two change
@@ -59,15 +65,24 @@ type AnswerColumns = { answerStatus: number | null; answerBody: unknown; answerF
  *
  * With `unless` (a keyed send), the same statement first reads the answer stored for that
  * request, and writes nothing when there is one: one row comes back either way, with the
- * message columns or the answer's (both null: the conversation is not live).
+ * message columns or the answer's (both null: the conversation is not live). With `earlier`,
+ * it also returns that many of the conversation's messages before this one (role and
+ * content, oldest first), for a reply whose conversation buffer is cold.
  */
 function addMessageStatement(
   userId: string,
   conversationId: string,
   msg: { role: 'user' | 'assistant'; content: string; jobId?: string; usage?: { inputTokens: number; outputTokens: number } },
   unless?: KeyedRequest,
+  earlier = 0,
 ) {
   const now = new Date().toISOString()
+  // The conversation's messages before this one (the statement's snapshot does not see it), for a cold buffer.
+  const history = earlier
+    ? sql`, (select coalesce(json_agg(json_build_object('role', e.role, 'content', e.content) order by e.seq), '[]'::json)
+        from (select role, content, seq from messages where conversation_id = ${conversationId}::uuid and user_id = ${userId}::uuid
+          order by seq desc limit ${earlier}::int) e) as "earlier"`
+    : sql``
   const first = unless
     ? sql`k as (
       select status, body, fingerprint from idempotency_keys
@@ -94,9 +109,9 @@ function addMessageStatement(
     ${
       unless
         ? sql`select m.id, m.conversation_id as "conversationId", m.role, m.content, m.created_at as "createdAt",
-        k.status as "answerStatus", k.body as "answerBody", k.fingerprint as "answerFingerprint"
+        k.status as "answerStatus", k.body as "answerBody", k.fingerprint as "answerFingerprint"${history}
       from (select 1) one left join m on true left join k on true`
-        : sql`select id, conversation_id as "conversationId", role, content, created_at as "createdAt" from m`
+        : sql`select id, conversation_id as "conversationId", role, content, created_at as "createdAt"${history} from m`
     }`
 }
 
@@ -115,24 +130,6 @@ const listQueries = (db: Db) => {
   let q = prepared.get(db)
   if (!q) prepared.set(db, (q = prepareList(db)))
   return q
-}
-
-/** The context read of a cold conversation buffer, on every first turn: prepared once per database handle, like the list. */
-const recent = new WeakMap<Db, ReturnType<typeof prepareRecent>>()
-const recentQuery = (db: Db) => {
-  let q = recent.get(db)
-  if (!q) recent.set(db, (q = prepareRecent(db)))
-  return q
-}
-
-function prepareRecent(db: Db) {
-  return db
-    .select()
-    .from(messages)
-    .where(and(eq(messages.conversationId, sql.placeholder('conversationId')), eq(messages.userId, sql.placeholder('userId'))))
-    .orderBy(desc(messages.seq))
-    .limit(sql.placeholder('n'))
-    .prepare('messages_recent')
 }
 
 function prepareList(db: Db) {
@@ -274,30 +271,39 @@ export function createConversationService(router: DbRouter, reads: CachedReads =
       conversationId: string,
       msg: { role: 'user' | 'assistant'; content: string; jobId?: string; usage?: { inputTokens: number; outputTokens: number } },
     ): Promise<MessageView> {
-      const added = await service.addMessageUnless(userId, conversationId, msg, undefined)
-      return added as MessageView
+      const added = await service.addTurn(userId, conversationId, msg)
+      return (added as { message: MessageView }).message
     },
 
     /**
-     * addMessage for a keyed send: when an answer is stored for `unless`, nothing is written
-     * and that answer is returned (IDEMPOTENCY_KEY_REUSED if it went with another request);
-     * otherwise the stored message. Still one statement.
+     * addMessage for a chat turn, still one statement: with `unless` (a keyed send), when an
+     * answer is stored for it nothing is written and that answer is returned
+     * (IDEMPOTENCY_KEY_REUSED if it went with another request); with `earlier`, the stored
+     * message comes with up to that many messages before it, oldest first.
      */
-    async addMessageUnless(
+    async addTurn(
       userId: string,
       conversationId: string,
       msg: { role: 'user' | 'assistant'; content: string; jobId?: string; usage?: { inputTokens: number; outputTokens: number } },
-      unless: KeyedRequest | undefined,
-    ): Promise<MessageView | { answered: StoredAnswer }> {
+      opts: { unless?: KeyedRequest; earlier?: number } = {},
+    ): Promise<{ message: MessageView; earlier?: StoredTurn[] } | { answered: StoredAnswer }> {
+      const { unless, earlier = 0 } = opts
       const db = router.write()
       // One statement, so one round trip and its own transaction: on every chat turn's path twice.
-      const [row] = rowsOf<Partial<AddedRow> & Partial<AnswerColumns>>(await db.execute(addMessageStatement(userId, conversationId, msg, unless)))
-      const answered = unless && row?.answerStatus != null ? answerOf(unless, row.answerStatus, row.answerBody, row.answerFingerprint!) : undefined
+      const [row] = rowsOf<Partial<AddedRow> & Partial<AnswerColumns>>(
+        await db.execute(addMessageStatement(userId, conversationId, msg, unless, earlier)),
+      )
+      const answered =
+        unless && row?.answerStatus != null ? answerOf(unless, row.answerStatus, row.answerBody, row.answerFingerprint!) : undefined
       if (answered) return { answered }
+      const turns =
+        earlier && row?.id ? ((typeof row.earlier === 'string' ? JSON.parse(row.earlier) : row.earlier) as StoredTurn[]) : undefined
       const stored = row?.id ? (row as AddedRow) : undefined
       let view: MessageView
-      if (stored) view = { ...stored, createdAt: new Date(stored.createdAt).toISOString() }
-      else {
+      if (stored) {
+        const { id, conversationId: conv, role, content, createdAt } = stored
+        view = { id, conversationId: conv, role, content, createdAt: new Date(createdAt).toISOString() }
+      } else {
         // Nothing inserted: the conversation is not the user's (or is deleted), or this job's
         // message exists already (the conversation was touched; the first message is kept).
         const [c] = await db.select({ id: conversations.id }).from(conversations).where(live(userId, conversationId)).limit(1)
@@ -307,13 +313,7 @@ export function createConversationService(router: DbRouter, reads: CachedReads =
       }
       await router.wrote(userId)
       await reads.invalidate([convTag(userId, conversationId), messagesTag(userId, conversationId), listTag(userId)])
-      return view
-    },
-
-    /** The last `n` messages of a conversation, oldest first (context for a reply when the buffer is empty). */
-    async recentMessages(userId: string, conversationId: string, n: number): Promise<MessageView[]> {
-      const rows = await recentQuery(await router.read(userId)).execute({ conversationId, userId, n })
-      return rows.reverse().map(messageView)
+      return turns ? { message: view, earlier: turns } : { message: view }
     },
   }
   return service

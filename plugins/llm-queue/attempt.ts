@@ -150,4 +150,3 @@ async function aborted(a: AttemptDeps, reason: unknown, out: EventAppender): Pro
   metrics?.finished.inc({ outcome: 'CANCELLED' })
   return 'cancelled'
 }
-

@@ -108,4 +108,3 @@ function lostEvent(jobId: string, seq: number): JobEvent {
     message: 'the state of this reply was lost (Redis restarted without its data); send the message again if no reply was stored',
   }
 }
-

@@ -209,6 +209,31 @@ describeEachDatabase(
       }
       expect(spy[0]).toEqual(['user:my name is Ada', expect.stringMatching(/^assistant:/), 'user:what is my name'])
     })
+
+    test('a cold buffer is rebuilt from the stored messages: the last bufferTurns, oldest first, the new one last', async () => {
+      const { token, id } = await api.user()
+      const conv = await conversation(token)
+      // Stored without a reply, so the conversation buffer never saw them (as after a restart or an expiry).
+      for (let i = 0; i < 26; i++) {
+        await rt().deps.conversations.addMessage(id, conv, { role: i % 2 ? 'assistant' : 'user', content: `stored ${i}` })
+      }
+      const spy: string[][] = []
+      const submit = rt().slots.llmDispatch.submit
+      rt().slots.llmDispatch.submit = (job) => {
+        spy.push(job.messages.map((m) => `${m.role}:${m.content}`))
+        return submit(job)
+      }
+      try {
+        const sent = await api.post(`/v1/conversations/${conv}/messages`, { content: 'and now?' }, token)
+        expect(sent.status).toBe(202)
+        await events(sent.body.job.id, token)
+      } finally {
+        rt().slots.llmDispatch.submit = submit
+      }
+      // bufferTurns is 20: stored 7..25 and the new turn; 7 is an assistant turn, which a context may not start with.
+      const kept = Array.from({ length: 18 }, (_, k) => `${(k + 8) % 2 ? 'assistant' : 'user'}:stored ${k + 8}`)
+      expect(spy[0]).toEqual([...kept, 'user:and now?'])
+    })
   },
   { tiers, llm: { fakeTokenDelay: '15 ms' } },
 )
