@@ -11,6 +11,11 @@ import { cacheTags, uncachedReads, type CachedReads } from './cached-reads.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 import { rowsOf } from '../db/budget.ts'
 import { answerOf, type KeyedRequest, type StoredAnswer } from './idempotency.ts'
+import { addMessageStatement, addTurnsStatement, type AddedRow, type AnswerColumns, type StoredTurn, type TurnInput } from './turn-sql.ts'
+import { batcher } from '../db/batch.ts'
+
+/** A row of the add-message statements: the message, or a keyed send's stored answer. */
+type TurnRow = Partial<AddedRow> & Partial<AnswerColumns>
 
 export interface ConversationView {
   id: string
@@ -44,76 +49,6 @@ export const messageView = (m: MessageRow): MessageView => ({
   content: m.content,
   createdAt: m.createdAt.toISOString(),
 })
-
-/** What the add-message statement returns (timestamps as the driver reads them: Date or string). */
-type AddedRow = Omit<MessageView, 'createdAt'> & { createdAt: Date | string }
-
-/** The first answer stored for a keyed request, as the add-message statement reads it. */
-type AnswerColumns = { answerStatus: number | null; answerBody: unknown; answerFingerprint: string | null; earlier: unknown }
-
-/** A turn as the add-message statement returns earlier messages. */
-export interface StoredTurn {
-  role: 'user' | 'assistant'
-  content: string
-}
-
-/**
- * Touch the live conversation, insert the message (at most one per `jobId`) and its two change
- * rows, in one statement: the conversation update gates the insert, the insert gates the change
- * rows. Returns the message, or no row when the conversation is not live or the job's message
- * exists already (the caller tells which).
- *
- * With `unless` (a keyed send), the same statement first reads the answer stored for that
- * request, and writes nothing when there is one: one row comes back either way, with the
- * message columns or the answer's (both null: the conversation is not live). With `earlier`,
- * it also returns that many of the conversation's messages before this one (role and
- * content, oldest first), for a reply whose conversation buffer is cold.
- */
-function addMessageStatement(
-  userId: string,
-  conversationId: string,
-  msg: { role: 'user' | 'assistant'; content: string; jobId?: string; usage?: { inputTokens: number; outputTokens: number } },
-  unless?: KeyedRequest,
-  earlier = 0,
-) {
-  const now = new Date().toISOString()
-  // The conversation's messages before this one (the statement's snapshot does not see it), for a cold buffer.
-  const history = earlier
-    ? sql`, (select coalesce(json_agg(json_build_object('role', e.role, 'content', e.content) order by e.seq), '[]'::json)
-        from (select role, content, seq from messages where conversation_id = ${conversationId}::uuid and user_id = ${userId}::uuid
-          order by seq desc limit ${earlier}::int) e) as "earlier"`
-    : sql``
-  const first = unless
-    ? sql`k as (
-      select status, body, fingerprint from idempotency_keys
-      where user_id = ${unless.userId}::uuid and scope = ${unless.scope}::text and key = ${unless.key}::text
-    ), `
-    : sql``
-  return sql`with ${first}c as (
-      update conversations set updated_at = ${now}::timestamptz
-      where id = ${conversationId}::uuid and user_id = ${userId}::uuid and deleted_at is null${unless ? sql` and not exists (select 1 from k)` : sql``}
-      returning id
-    ), m as (
-      insert into messages (id, conversation_id, user_id, role, content, job_id, usage, created_at)
-      select ${crypto.randomUUID()}::uuid, c.id, ${userId}::uuid, ${msg.role}::text, ${msg.content}::text, ${msg.jobId ?? null}::uuid,
-        ${msg.usage ? JSON.stringify(msg.usage) : null}::jsonb, ${now}::timestamptz
-      from c
-      on conflict (job_id) do nothing
-      returning id, conversation_id, role, content, created_at
-    ), ch as (
-      insert into changes (user_id, entity, entity_id, op)
-      select ${userId}::uuid, 'message', m.id, 'upsert' from m
-      union all
-      select ${userId}::uuid, 'conversation', m.conversation_id, 'upsert' from m
-    )
-    ${
-      unless
-        ? sql`select m.id, m.conversation_id as "conversationId", m.role, m.content, m.created_at as "createdAt",
-        k.status as "answerStatus", k.body as "answerBody", k.fingerprint as "answerFingerprint"${history}
-      from (select 1) one left join m on true left join k on true`
-        : sql`select id, conversation_id as "conversationId", role, content, created_at as "createdAt"${history} from m`
-    }`
-}
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 
@@ -160,6 +95,17 @@ export function createConversationService(router: DbRouter, reads: CachedReads =
   const live = (userId: string, id: string) =>
     and(eq(conversations.id, id), eq(conversations.userId, userId), isNull(conversations.deletedAt))
   const { list: listTag, conversation: convTag, messages: messagesTag } = cacheTags
+
+  /** User messages of concurrent sends, stored a batch per statement under a burst (core/db/batch.ts). */
+  const storeTurn = batcher<TurnInput, TurnRow | undefined>({
+    one: async (t) =>
+      rowsOf<TurnRow>(
+        await router
+          .write()
+          .execute(addMessageStatement(t.userId, t.conversationId, { role: 'user', content: t.content }, t.unless, t.earlier)),
+      )[0],
+    many: async (ts) => rowsOf<TurnRow>(await router.write().execute(addTurnsStatement(ts))),
+  })
 
   const service = {
     async create(userId: string, title: string): Promise<ConversationView> {
@@ -289,10 +235,12 @@ export function createConversationService(router: DbRouter, reads: CachedReads =
     ): Promise<{ message: MessageView; earlier?: StoredTurn[] } | { answered: StoredAnswer }> {
       const { unless, earlier = 0 } = opts
       const db = router.write()
-      // One statement, so one round trip and its own transaction: on every chat turn's path twice.
-      const [row] = rowsOf<Partial<AddedRow> & Partial<AnswerColumns>>(
-        await db.execute(addMessageStatement(userId, conversationId, msg, unless, earlier)),
-      )
+      // One statement, so one round trip and its own transaction: on every chat turn's path
+      // twice. A user message may share its statement with other sends' (see storeTurn).
+      const row =
+        msg.role === 'user' && !msg.jobId && !msg.usage
+          ? await storeTurn({ userId, conversationId, content: msg.content, unless, earlier })
+          : rowsOf<TurnRow>(await db.execute(addMessageStatement(userId, conversationId, msg, unless, earlier)))[0]
       const answered =
         unless && row?.answerStatus != null ? answerOf(unless, row.answerStatus, row.answerBody, row.answerFingerprint!) : undefined
       if (answered) return { answered }

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto'
 import { and, eq } from 'drizzle-orm'
 import { ScaleError, quote } from '../errors.ts'
+import { batcher } from '../db/batch.ts'
 import { idempotencyKeys } from '../db/schema.ts'
 import type { DbRouter } from '../ports/db-router.ts'
 
@@ -55,19 +56,34 @@ export function createIdempotencyService(router: DbRouter) {
     return row && answerOf(r, row.status, row.body, row.fingerprint)
   }
 
+  type Put = { r: KeyedRequest; answer: StoredAnswer }
+  const insert = (puts: Put[]) =>
+    router
+      .write()
+      .insert(idempotencyKeys)
+      .values(puts.map(({ r, answer }) => ({ ...r, status: answer.status, body: answer.body, createdAt: new Date() })))
+      .onConflictDoNothing()
+      .returning({ userId: idempotencyKeys.userId, scope: idempotencyKeys.scope, key: idempotencyKeys.key })
+  const id = (r: Pick<KeyedRequest, 'userId' | 'scope' | 'key'>) => `${r.userId}\n${r.scope}\n${r.key}`
+
+  /** Concurrent puts share statements (core/db/batch.ts); one that stored nothing asks which answer is first. */
+  const put = batcher<Put, StoredAnswer>({
+    one: async (p) => ((await insert([p])).length ? p.answer : ((await read(p.r)) ?? p.answer)),
+    many: async (puts) => {
+      const stored = new Set((await insert(puts)).map(id))
+      // A key twice in one batch: which of the two went in is read back, for both.
+      const seen = new Map<string, number>()
+      for (const p of puts) seen.set(id(p.r), (seen.get(id(p.r)) ?? 0) + 1)
+      const mine = (p: Put) => stored.has(id(p.r)) && seen.get(id(p.r)) === 1
+      return Promise.all(puts.map(async (p) => (mine(p) ? p.answer : ((await read(p.r)) ?? p.answer))))
+    },
+  })
+
   return {
     /** The first answer to this request, if there is one; IDEMPOTENCY_KEY_REUSED if the key went with another request. */
     get: read,
     /** Store the first answer; a concurrent repeat that stored first wins, and its answer is returned. */
-    async put(r: KeyedRequest, answer: StoredAnswer): Promise<StoredAnswer> {
-      const rows = await router
-        .write()
-        .insert(idempotencyKeys)
-        .values({ ...r, status: answer.status, body: answer.body, createdAt: new Date() })
-        .onConflictDoNothing()
-        .returning({ status: idempotencyKeys.status, body: idempotencyKeys.body })
-      return rows[0] ?? (await read(r)) ?? answer
-    },
+    put: (r: KeyedRequest, answer: StoredAnswer): Promise<StoredAnswer> => put({ r, answer }),
   }
 }
 
