@@ -11,7 +11,15 @@ import { cacheTags, uncachedReads, type CachedReads } from './cached-reads.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 import { rowsOf } from '../db/budget.ts'
 import { answerOf, type KeyedRequest, type StoredAnswer } from './idempotency.ts'
-import { addMessageStatement, addTurnsStatement, type AddedRow, type AnswerColumns, type StoredTurn, type TurnInput } from './turn-sql.ts'
+import {
+  addMessageStatement,
+  addTurnsStatement,
+  type AddedRow,
+  type AnswerColumns,
+  type StoredTurn,
+  type TurnInput,
+  type MessageInput,
+} from './turn-sql.ts'
 import { batcher } from '../db/batch.ts'
 
 /** A row of the add-message statements: the message, or a keyed send's stored answer. */
@@ -96,14 +104,10 @@ export function createConversationService(router: DbRouter, reads: CachedReads =
     and(eq(conversations.id, id), eq(conversations.userId, userId), isNull(conversations.deletedAt))
   const { list: listTag, conversation: convTag, messages: messagesTag } = cacheTags
 
-  /** User messages of concurrent sends, stored a batch per statement under a burst (core/db/batch.ts). */
+  /** Messages of concurrent chat turns, stored a batch per statement under a burst (core/db/batch.ts). */
   const storeTurn = batcher<TurnInput, TurnRow | undefined>({
     one: async (t) =>
-      rowsOf<TurnRow>(
-        await router
-          .write()
-          .execute(addMessageStatement(t.userId, t.conversationId, { role: 'user', content: t.content }, t.unless, t.earlier)),
-      )[0],
+      rowsOf<TurnRow>(await router.write().execute(addMessageStatement(t.userId, t.conversationId, t.msg, t.unless, t.earlier)))[0],
     many: async (ts) => rowsOf<TurnRow>(await router.write().execute(addTurnsStatement(ts))),
   })
 
@@ -212,11 +216,7 @@ export function createConversationService(router: DbRouter, reads: CachedReads =
      * Store a message in a live conversation of the user's and touch the conversation.
      * With `jobId`, at most one message is ever stored for that job: a repeat returns the first.
      */
-    async addMessage(
-      userId: string,
-      conversationId: string,
-      msg: { role: 'user' | 'assistant'; content: string; jobId?: string; usage?: { inputTokens: number; outputTokens: number } },
-    ): Promise<MessageView> {
+    async addMessage(userId: string, conversationId: string, msg: MessageInput): Promise<MessageView> {
       const added = await service.addTurn(userId, conversationId, msg)
       return (added as { message: MessageView }).message
     },
@@ -230,17 +230,14 @@ export function createConversationService(router: DbRouter, reads: CachedReads =
     async addTurn(
       userId: string,
       conversationId: string,
-      msg: { role: 'user' | 'assistant'; content: string; jobId?: string; usage?: { inputTokens: number; outputTokens: number } },
+      msg: MessageInput,
       opts: { unless?: KeyedRequest; earlier?: number } = {},
     ): Promise<{ message: MessageView; earlier?: StoredTurn[] } | { answered: StoredAnswer }> {
       const { unless, earlier = 0 } = opts
       const db = router.write()
       // One statement, so one round trip and its own transaction: on every chat turn's path
-      // twice. A user message may share its statement with other sends' (see storeTurn).
-      const row =
-        msg.role === 'user' && !msg.jobId && !msg.usage
-          ? await storeTurn({ userId, conversationId, content: msg.content, unless, earlier })
-          : rowsOf<TurnRow>(await db.execute(addMessageStatement(userId, conversationId, msg, unless, earlier)))[0]
+      // twice, and shared with other turns' messages under a burst (see storeTurn).
+      const row = await storeTurn({ userId, conversationId, msg, unless, earlier })
       const answered =
         unless && row?.answerStatus != null ? answerOf(unless, row.answerStatus, row.answerBody, row.answerFingerprint!) : undefined
       if (answered) return { answered }

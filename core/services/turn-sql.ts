@@ -1,6 +1,6 @@
 /**
- * The statements that store a chat turn: one message (`addMessageStatement`), or the user
- * messages of many sends at once (`addTurnsStatement`, what a burst of sends is batched into).
+ * The statements that store a chat turn's messages: one (`addMessageStatement`), or many at
+ * once (`addTurnsStatement`, what the messages of concurrent turns are batched into).
  * Each touches the live conversation, inserts the message and its two change rows; for a
  * keyed send it first reads the answer stored for the key, and for a cold conversation buffer
  * it returns the messages before the new one.
@@ -33,13 +33,7 @@ export interface StoredTurn {
  * it also returns that many of the conversation's messages before this one (role and
  * content, oldest first), for a reply whose conversation buffer is cold.
  */
-export function addMessageStatement(
-  userId: string,
-  conversationId: string,
-  msg: { role: 'user' | 'assistant'; content: string; jobId?: string; usage?: { inputTokens: number; outputTokens: number } },
-  unless?: KeyedRequest,
-  earlier = 0,
-) {
+export function addMessageStatement(userId: string, conversationId: string, msg: MessageInput, unless?: KeyedRequest, earlier = 0) {
   const now = new Date().toISOString()
   // The conversation's messages before this one (the statement's snapshot does not see it), for a cold buffer.
   const history = earlier
@@ -79,21 +73,28 @@ export function addMessageStatement(
     }`
 }
 
-/** One send's user message, as a row of {@link addTurnsStatement}. */
+/** One message to store, as a row of {@link addTurnsStatement}. */
 export interface TurnInput {
   userId: string
   conversationId: string
-  content: string
+  msg: MessageInput
   unless?: KeyedRequest
   earlier: number
 }
 
+/** A message to store: a user's, or a reply (at most one per `jobId`) with its usage. */
+export interface MessageInput {
+  role: 'user' | 'assistant'
+  content: string
+  jobId?: string
+  usage?: { inputTokens: number; outputTokens: number }
+}
+
 /**
- * {@link addMessageStatement} for the user messages of many sends, in one statement: the
- * inputs go as one JSON array, and one row comes back per input, in their order, with the
- * columns the single statement returns for a keyed send (all null: the conversation is not
- * live). Two inputs for one conversation cannot meet here: a send holds its conversation's
- * reply lock while its message is stored.
+ * {@link addMessageStatement} for many messages (the user messages and replies of concurrent
+ * chat turns) in one statement: the inputs go as one JSON array, and one row comes back per
+ * input, in their order, with the columns the single statement returns for a keyed send (all
+ * null: nothing was stored).
  */
 export function addTurnsStatement(inputs: TurnInput[]) {
   const now = new Date().toISOString()
@@ -101,7 +102,10 @@ export function addTurnsStatement(inputs: TurnInput[]) {
     id: crypto.randomUUID(),
     conversation_id: t.conversationId,
     user_id: t.userId,
-    content: t.content,
+    role: t.msg.role,
+    content: t.msg.content,
+    job_id: t.msg.jobId ?? null,
+    usage: t.msg.usage ?? null,
     scope: t.unless?.scope ?? null,
     key: t.unless?.key ?? null,
     earlier: t.earlier,
@@ -109,8 +113,8 @@ export function addTurnsStatement(inputs: TurnInput[]) {
   return sql`with i as (
       select * from rows from (
         jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-          as (id uuid, conversation_id uuid, user_id uuid, content text, scope text, key text, earlier int)
-      ) with ordinality as t(id, conversation_id, user_id, content, scope, key, earlier, n)
+          as (id uuid, conversation_id uuid, user_id uuid, role text, content text, job_id uuid, usage jsonb, scope text, key text, earlier int)
+      ) with ordinality as t(id, conversation_id, user_id, role, content, job_id, usage, scope, key, earlier, n)
     ), k as (
       select i.n, x.status, x.body, x.fingerprint from i
       join idempotency_keys x on x.user_id = i.user_id and x.scope = i.scope and x.key = i.key
@@ -119,11 +123,13 @@ export function addTurnsStatement(inputs: TurnInput[]) {
       from i
       where v.id = i.conversation_id and v.user_id = i.user_id and v.deleted_at is null
         and not exists (select 1 from k where k.n = i.n)
-      returning i.n
+      returning v.id, v.user_id
     ), m as (
-      insert into messages (id, conversation_id, user_id, role, content, created_at)
-      select i.id, i.conversation_id, i.user_id, 'user', i.content, ${now}::timestamptz
-      from i join c on c.n = i.n
+      insert into messages (id, conversation_id, user_id, role, content, job_id, usage, created_at)
+      select i.id, i.conversation_id, i.user_id, i.role, i.content, i.job_id, i.usage, ${now}::timestamptz
+      from i join c on c.id = i.conversation_id and c.user_id = i.user_id
+      where not exists (select 1 from k where k.n = i.n)
+      on conflict (job_id) do nothing
       returning id, conversation_id, role, content, created_at
     ), ch as (
       insert into changes (user_id, entity, entity_id, op)

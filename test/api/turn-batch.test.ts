@@ -5,7 +5,9 @@
  * stored is what single statements would have stored.
  */
 import { expect, test } from 'bun:test'
+import { eq } from 'drizzle-orm'
 import { batcher } from '../../core/db/batch.ts'
+import { messages } from '../../core/db/schema.ts'
 import { createIdempotencyService, fingerprintOf, type KeyedRequest } from '../../core/services/idempotency.ts'
 import { client, describeEachDatabase } from '../helpers/runtime.ts'
 
@@ -53,15 +55,24 @@ test('a batcher runs a lone call alone, gathers what comes while batches run, an
 })
 
 describeEachDatabase(
-  'user messages of concurrent sends',
+  'messages of concurrent chat turns',
   (rt) => {
     const api = client(rt)
 
-    test('60 at once: each its own message, stored answer, refusal or not-found, and the earlier messages of a cold buffer', async () => {
+    test('62 at once: each its own message or reply, stored answer, refusal or not-found, and the earlier messages of a cold buffer', async () => {
       const alice = await api.user()
       const bob = await api.user()
       const conv = async (token: string) => (await api.post('/v1/conversations', {}, token)).body.id as string
-      const convs = await Promise.all(Array.from({ length: 40 }, () => conv(alice.token)))
+      const convs = await Promise.all(Array.from({ length: 42 }, () => conv(alice.token)))
+      // A reply stored earlier, for the one stored again below.
+      const jobA = crypto.randomUUID()
+      const jobB = crypto.randomUUID()
+      const usage = { inputTokens: 3, outputTokens: 7 }
+      const firstReply = await rt().deps.conversations.addMessage(alice.id, convs[41]!, {
+        role: 'assistant',
+        content: 'first reply',
+        jobId: jobB,
+      })
       const deleted = await conv(alice.token)
       expect((await api.call('DELETE', `/v1/conversations/${deleted}`, { token: alice.token })).status).toBe(204)
       const bobs = await conv(bob.token)
@@ -98,9 +109,11 @@ describeEachDatabase(
         add(deleted, 'to a deleted conversation'),
         add(bobs, "to bob's conversation"),
         ...convs.slice(22, 40).map((c, i) => add(c, `keyed ${i}`, { unless: keyed(c, `k-${i}`, `keyed ${i}`), earlier: 5 })),
+        rt().deps.conversations.addTurn(alice.id, convs[40]!, { role: 'assistant', content: 'a reply', jobId: jobA, usage }),
+        rt().deps.conversations.addTurn(alice.id, convs[41]!, { role: 'assistant', content: 'the same reply again', jobId: jobB, usage }),
       ]
       const out = (await Promise.all(calls)) as Record<string, any>[]
-      // Made in one turn, the 60 went in shared statements, not one each.
+      // Made in one turn, the 62 went in shared statements, not one each.
       expect(executed).toBeLessThanOrEqual(4)
 
       for (let i = 0; i < 10; i++) {
@@ -124,6 +137,11 @@ describeEachDatabase(
       }
 
       db.execute = execute
+      // Replies: stored with their usage, and at most one per job (a second gets the first).
+      expect(out[42]!.message).toMatchObject({ conversationId: convs[40], role: 'assistant', content: 'a reply' })
+      expect(out[43]!.message).toEqual(firstReply)
+      const [reply] = await rt().slots.dbRouter.write().select().from(messages).where(eq(messages.jobId, jobA))
+      expect(reply!.usage).toEqual(usage)
 
       // What is stored: one message per send that was stored, nothing for the others.
       const contents = async (c: string, token = alice.token) =>
@@ -134,6 +152,7 @@ describeEachDatabase(
       expect(await contents(convs[21]!)).toEqual([])
       expect(await contents(bobs, bob.token)).toEqual([])
       expect(await contents(convs[39]!)).toEqual(['keyed 17'])
+      expect(await contents(convs[41]!)).toEqual(['first reply'])
       // And delta sync sees each stored message and its conversation once.
       const sync = (await api.get('/v1/sync?limit=1000', alice.token)).body as { messages: { content: string }[]; hasMore: boolean }
       expect(sync.hasMore).toBe(false)
