@@ -1,11 +1,12 @@
 /**
  * Turns every failure into the API's error shape `{ error: { code, message } }`: coded
  * errors keep their status, validation and parse failures are 400, unknown routes 404, an
- * unreachable database 503 UNAVAILABLE with Retry-After, anything else a 500 whose details go to the log, never to the client.
+ * unreachable database or Redis 503 UNAVAILABLE with Retry-After, anything else a 500 whose
+ * details go to the log, never to the client.
  */
 import { Elysia, type ValidationError } from 'elysia'
 import type { Logger } from 'pino'
-import { databaseUnavailable } from '../db/errors.ts'
+import { unavailableFrom } from '../outage.ts'
 import { ScaleError, isScaleError } from '../errors.ts'
 import { refusedBody } from './body.ts'
 import { validationMessage } from './validation.ts'
@@ -58,9 +59,9 @@ function toResponse(code: string | number, error: unknown, request: Request, pat
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return errorResponse(status, status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED', (error as Error).message || 'bad request')
   }
-  const unavailable = databaseUnavailable(error)
+  const unavailable = unavailableFrom(error)
   if (unavailable) {
-    logger.warn({ reason: unavailable.message, reqId, method: request.method, path }, 'database unavailable')
+    logger.warn({ reason: unavailable.message, reqId, method: request.method, path }, 'backing service unavailable')
     return scaleErrorResponse(unavailable)
   }
   logger.error({ err: error, reqId, method: request.method, path }, 'unhandled error')

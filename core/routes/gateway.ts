@@ -22,7 +22,7 @@
 import { Elysia } from 'elysia'
 import type { Logger } from 'pino'
 import type { ResolvedConfig } from '../config/resolved.ts'
-import { databaseUnavailable } from '../db/errors.ts'
+import { unavailableFrom } from '../outage.ts'
 import { isScaleError } from '../errors.ts'
 import type { Access } from '../http/access.ts'
 import { rateLimited, rateLimitHeaders } from '../http/access.ts'
@@ -48,7 +48,7 @@ type ErrorOf = (e: unknown) => { status: number; type: string; message: string; 
 function anthropicErrors(logger: Logger) {
   const errorOf: ErrorOf = (e) => {
     if (isScaleError(e)) return { ...anthropicErrorType(e), message: e.message, headers: e.headers }
-    const unavailable = databaseUnavailable(e)
+    const unavailable = unavailableFrom(e)
     if (unavailable) return errorOf(unavailable)
     logger.error({ err: e, path: GATEWAY_PATH }, 'gateway failure')
     return { status: 500, type: 'api_error', message: 'internal error; the details are in the server log' }
@@ -127,7 +127,12 @@ async function streamed(call: Call, source: AsyncIterable<ProviderEvent>, { erro
 }
 
 /** The SSE frames of one reply, in the order the Anthropic SDK expects. */
-function sseBody(call: Call, first: IteratorResult<ProviderEvent>, events: AsyncIterator<ProviderEvent>, errorOf: ErrorOf): ReadableStream<Uint8Array> {
+function sseBody(
+  call: Call,
+  first: IteratorResult<ProviderEvent>,
+  events: AsyncIterator<ProviderEvent>,
+  errorOf: ErrorOf,
+): ReadableStream<Uint8Array> {
   const { id, model, abort, release } = call
   return new ReadableStream<Uint8Array>({
     async start(c) {

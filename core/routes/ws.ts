@@ -9,7 +9,7 @@
  */
 import { type ClientFrame, type ProtocolError, parseFrame } from '../chat/frames.ts'
 import { createSocketSink, type SocketSink } from '../chat/socket-sink.ts'
-import { databaseUnavailable } from '../db/errors.ts'
+import { unavailableFrom } from '../outage.ts'
 import { ScaleError, isScaleError } from '../errors.ts'
 import { socketProtocol } from '../http/access.ts'
 import { CLOSE_REVOKED, CLOSE_TOO_MANY_SOCKETS, createUserSockets, REVOKED_REASON } from './ws-users.ts'
@@ -115,7 +115,7 @@ export function wsRoutes({ config, tokens, access, chat, metrics, logger, drain 
       try {
         await handle(c, frame)
       } catch (err) {
-        const e = databaseUnavailable(err) ?? err
+        const e = unavailableFrom(err) ?? err
         if (!isScaleError(e)) logger.error({ err: e, frame: frame.type }, 'websocket frame failed')
         c.sink.write(errorFrame(e, frame))
       }
@@ -140,8 +140,10 @@ export function wsRoutes({ config, tokens, access, chat, metrics, logger, drain 
 }
 
 function errorFrame(e: unknown, ref: { jobId?: string; clientId?: string }): ProtocolError {
-  const out: ProtocolError = isScaleError(e)
-    ? { type: 'error', code: e.code, message: e.message }
+  // A backing service out of reach mid-stream is UNAVAILABLE here too, as at the frame's start.
+  const coded = isScaleError(e) ? e : unavailableFrom(e)
+  const out: ProtocolError = coded
+    ? { type: 'error', code: coded.code, message: coded.message }
     : { type: 'error', code: 'INTERNAL', message: 'internal error; the details are in the server log' }
   if (ref.jobId) out.jobId = ref.jobId
   if (ref.clientId) out.clientId = ref.clientId

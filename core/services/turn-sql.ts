@@ -7,10 +7,15 @@
  */
 import { sql } from 'drizzle-orm'
 import type { KeyedRequest } from './idempotency.ts'
-import type { MessageView } from './conversations.ts'
 
 /** What the add-message statement returns (timestamps as the driver reads them: Date or string). */
-export type AddedRow = Omit<MessageView, 'createdAt'> & { createdAt: Date | string }
+export interface AddedRow {
+  id: string
+  conversationId: string
+  role: 'user' | 'assistant'
+  content: string
+  createdAt: Date | string
+}
 
 /** The first answer stored for a keyed request, as the add-message statement reads it. */
 export type AnswerColumns = { answerStatus: number | null; answerBody: unknown; answerFingerprint: string | null; earlier: unknown }
