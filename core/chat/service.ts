@@ -1,7 +1,8 @@
 /**
  * Chat turns: store the user's message, build the context, submit the reply job; and the
- * job read, events and cancel operations, each limited to the job's owner. Answers are in
- * the domain's terms; the routes choose statuses and keep idempotent answers.
+ * job read, events and cancel operations, each limited to the job's owner. A send's answer
+ * is its 202 (kept as the first answer of its idempotency key, shared by HTTP and
+ * WebSocket); the rest are in the domain's terms and the routes choose statuses.
  */
 import type { Logger } from 'pino'
 import type { ResolvedConfig } from '../config/resolved.ts'
@@ -9,7 +10,7 @@ import { conflict, notFound } from '../errors.ts'
 import type { JobEvent, JobInfo, JobStatus, LlmDispatch } from '../ports/llm-dispatch.ts'
 import type { SessionStore } from '../ports/session.ts'
 import type { ConversationService, MessageView } from '../services/conversations.ts'
-import { fingerprintOf, type IdempotencyService, type KeyedRequest, type StoredAnswer } from '../services/idempotency.ts'
+import { fingerprintOf, keyedId, type IdempotencyService, type KeyedRequest, type StoredAnswer } from '../services/idempotency.ts'
 import type { Principal } from '../services/tokens.ts'
 import { contextFor } from './context.ts'
 
@@ -59,9 +60,8 @@ export function createChatService({ config, session, dispatch, conversations, id
    * error reached the client.
    */
   const storing = new Map<string, Promise<StoredAnswer>>()
-  const storingKey = (r: KeyedRequest) => `${r.userId}\n${r.scope}\n${r.key}`
   function store(r: KeyedRequest, answer: StoredAnswer<Sent>) {
-    const k = storingKey(r)
+    const k = keyedId(r)
     const put = idempotency
       .put(r, answer)
       .catch((err: Error) => {
@@ -93,7 +93,7 @@ export function createChatService({ config, session, dispatch, conversations, id
       const lock = lockKey(user.userId, conversationId)
       const token = await session.acquireLock(lock, ttl)
       if (!token) {
-        const first = keyed && ((await (storing.get(storingKey(keyed)) ?? idempotency.get(keyed))) as StoredAnswer<Sent> | undefined)
+        const first = keyed && ((await (storing.get(keyedId(keyed)) ?? idempotency.get(keyed))) as StoredAnswer<Sent> | undefined)
         if (first) return first
         throw conflict('a reply is already being generated in this conversation; wait for it to finish or cancel it')
       }

@@ -36,6 +36,9 @@ export function answerOf(r: KeyedRequest, status: number, body: unknown, fingerp
   return { status, body }
 }
 
+/** One string per key (user, scope, key), for maps of keyed requests. */
+export const keyedId = (r: Pick<KeyedRequest, 'userId' | 'scope' | 'key'>) => `${r.userId}\n${r.scope}\n${r.key}`
+
 export const keyReused = (key: string) =>
   new ScaleError(
     'IDEMPOTENCY_KEY_REUSED',
@@ -64,17 +67,16 @@ export function createIdempotencyService(router: DbRouter) {
       .values(puts.map(({ r, answer }) => ({ ...r, status: answer.status, body: answer.body, createdAt: new Date() })))
       .onConflictDoNothing()
       .returning({ userId: idempotencyKeys.userId, scope: idempotencyKeys.scope, key: idempotencyKeys.key })
-  const id = (r: Pick<KeyedRequest, 'userId' | 'scope' | 'key'>) => `${r.userId}\n${r.scope}\n${r.key}`
 
   /** Concurrent puts share statements (core/db/batch.ts); one that stored nothing asks which answer is first. */
   const put = batcher<Put, StoredAnswer>({
     one: async (p) => ((await insert([p])).length ? p.answer : ((await read(p.r)) ?? p.answer)),
     many: async (puts) => {
-      const stored = new Set((await insert(puts)).map(id))
+      const stored = new Set((await insert(puts)).map(keyedId))
       // A key twice in one batch: which of the two went in is read back, for both.
       const seen = new Map<string, number>()
-      for (const p of puts) seen.set(id(p.r), (seen.get(id(p.r)) ?? 0) + 1)
-      const mine = (p: Put) => stored.has(id(p.r)) && seen.get(id(p.r)) === 1
+      for (const p of puts) seen.set(keyedId(p.r), (seen.get(keyedId(p.r)) ?? 0) + 1)
+      const mine = (p: Put) => stored.has(keyedId(p.r)) && seen.get(keyedId(p.r)) === 1
       return Promise.all(puts.map(async (p) => (mine(p) ? p.answer : ((await read(p.r)) ?? p.answer))))
     },
   })
