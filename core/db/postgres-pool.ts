@@ -37,6 +37,28 @@ export interface PostgresPool {
 /** How long a replaced client may take to finish its queries before they are cut off. */
 const RETIRE_TIMEOUT_S = 60
 
+/**
+ * Statements with at most this many parameters are prepared (see {@link statementOptions});
+ * the runtime's own have a handful, or one JSON array for a batch.
+ */
+export const PREPARED_MAX_PARAMS = 32
+const PREPARED = { prepare: true }
+
+/**
+ * What a statement is sent with. postgres.js sends a statement with parameters that is not
+ * prepared in two round trips (parse and describe, then bind and execute), and Drizzle asks
+ * for unprepared ones unless a query is named; a prepared one costs one round trip, and the
+ * server neither parses nor plans it again on that connection. So statements are prepared,
+ * except those above {@link PREPARED_MAX_PARAMS} parameters: a text that varies with its
+ * input (a multi-row insert, an `in` list) is a new statement per size, and a connection
+ * would keep every one. A client made with `prepare: false` (behind a transaction-mode
+ * pooler) prepares nothing whatever a statement asks.
+ */
+export function statementOptions(params: unknown[] | undefined, options: object | undefined): object | undefined {
+  if ((params?.length ?? 0) > PREPARED_MAX_PARAMS) return options
+  return options ? { ...options, prepare: true } : PREPARED
+}
+
 /** @example createPostgresPool((max) => postgres(url, { max }), { size: 10, pipeline: 1, acquireTimeoutMs: 5000 }) */
 export function createPostgresPool(connect: (max: number) => Sql, opts: PostgresPoolOptions): PostgresPool {
   const pipeline = Math.max(1, opts.pipeline)
@@ -57,7 +79,7 @@ export function createPostgresPool(connect: (max: number) => Sql, opts: Postgres
     if (gated && !gate.tryAcquire()) await gate.acquire()
     const start = performance.now()
     try {
-      const q = (gated ? current : client).unsafe(text, params as never[], options)
+      const q = (gated ? current : client).unsafe(text, params as never[], statementOptions(params, options))
       return await (values ? q.values() : q)
     } finally {
       if (gated) gate.release()
