@@ -1,10 +1,12 @@
 /**
  * The embedded database as Drizzle gets it: a view of the PGlite instance whose `query` and
- * `transaction` report each statement's duration (for the slow-query log and metrics), and
- * that spares PGlite a copy of its parser table on every query (see `PGLITE_PARSERS`).
- * PGlite is one connection that queues its own callers, so there is no gate in front of it.
+ * `transaction` run statements as named ones (pglite-prepared.ts), report each statement's
+ * duration (for the slow-query log and metrics), and spare PGlite a copy of its parser table
+ * on every query (see `PGLITE_PARSERS`). PGlite is one connection that queues its own
+ * callers, so there is no gate in front of it.
  */
 import type { PGlite } from '@electric-sql/pglite'
+import { preparedStatements, type PreparedQuery } from './pglite-prepared.ts'
 import type { QueryObserver } from './postgres-pool.ts'
 
 type Queryable = Pick<PGlite, 'query'>
@@ -44,11 +46,12 @@ function stripParsers(options?: object): object | undefined {
   return out
 }
 
-function timedQuery(target: Queryable, observe?: QueryObserver) {
+function timedQuery(target: Queryable, prepared: PreparedQuery, inTransaction: boolean, observe?: QueryObserver) {
   return async (text: string, params?: unknown[], options?: object) => {
     const start = performance.now()
     try {
-      return await target.query(text, params, stripParsers(options))
+      const opts = stripParsers(options)
+      return await (prepared(text, params, opts, inTransaction) ?? target.query(text, params, opts))
     } finally {
       observe?.(text, performance.now() - start)
     }
@@ -57,12 +60,13 @@ function timedQuery(target: Queryable, observe?: QueryObserver) {
 
 /** `pglite` must have been created with `parsers: PGLITE_PARSERS`. */
 export function timePglite(pglite: PGlite, observe?: QueryObserver): PGlite {
-  const query = timedQuery(pglite, observe)
+  const prepared = preparedStatements(pglite)
+  const query = timedQuery(pglite, prepared, false, observe)
   const transaction = async (fn: (tx: unknown) => unknown) => {
     const start = performance.now()
     try {
       return await pglite.transaction(
-        (tx) => fn(new Proxy(tx, { get: (t, p) => (p === 'query' ? timedQuery(t, observe) : Reflect.get(t, p)) })) as never,
+        (tx) => fn(new Proxy(tx, { get: (t, p) => (p === 'query' ? timedQuery(t, prepared, true, observe) : Reflect.get(t, p)) })) as never,
       )
     } finally {
       observe?.(undefined, performance.now() - start)
