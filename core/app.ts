@@ -8,6 +8,7 @@ import type { ResolvedConfig } from './config/resolved.ts'
 import type { AppDeps } from './http/deps.ts'
 import { documentJsonBodies, jsonBodies } from './http/body.ts'
 import { errorHandler } from './http/errors.ts'
+import { LIVE_PATH, liveProbe } from './http/live-probe.ts'
 import { observe } from './http/observe.ts'
 import { boundValidationErrors } from './http/validation.ts'
 import type { Logger } from './observability/logger.ts'
@@ -64,6 +65,7 @@ export async function createRuntime(config: ResolvedConfig, opts: RuntimeOptions
         hostname: config.server.hostname,
         maxRequestBodySize: config.server.bodyLimit,
         socket,
+        direct: { [LIVE_PATH]: liveProbe(deps.drain) },
       })
       return { port: server.listening.port }
     },

@@ -48,6 +48,21 @@ export function requestIds(): () => string {
   }
 }
 
+/** The request's id: its own `X-Request-Id` when sane, else the next of `nextId`. */
+export function requestIdOf(request: Request, nextId: () => string): string {
+  const given = request.headers.get('x-request-id')
+  return given && ID.test(given) ? given : nextId()
+}
+
+/** The JSON 431 for headers over {@link MAX_HEADER_BYTES}; undefined when they fit. */
+export function headersTooLarge(request: Request, id: string): Response | undefined {
+  const size = headerBytes(request.headers)
+  if (size <= MAX_HEADER_BYTES) return undefined
+  return errorResponse(431, 'HEADERS_TOO_LARGE', `the request headers are ${size} bytes; the limit is ${MAX_HEADER_BYTES}`, {
+    'x-request-id': id,
+  })
+}
+
 /** What the request hooks keep on Elysia's per-request context. */
 interface Observed {
   reqId?: string
@@ -63,42 +78,39 @@ export function observe(opts: { logger: Logger; metrics: HttpMetrics; logRequest
   // Probes and scrapes (routes/operations.ts) get a request id and the header check, nothing
   // else: no log line, no metrics, no request scope.
   const operations = new Set(['/health/live', '/health/ready', ...(metricsEnabled ? ['/metrics'] : [])])
-  return new Elysia({ name: 'scale-observe' })
-    .onRequest((ctx) => {
-      const { request, set } = ctx
-      const given = request.headers.get('x-request-id')
-      const id = given && ID.test(given) ? given : nextId()
-      set.headers['x-request-id'] = id
-      // While draining, a load balancer's keep-alive connection is closed after its answer, so
-      // its next request opens a new connection, which goes elsewhere once this one stops listening.
-      if (drain.draining) set.headers.connection = 'close'
-      const size = headerBytes(request.headers)
-      if (size > MAX_HEADER_BYTES) {
-        return errorResponse(431, 'HEADERS_TOO_LARGE', `the request headers are ${size} bytes; the limit is ${MAX_HEADER_BYTES}`, {
-          'x-request-id': id,
-        })
-      }
-      if (operations.has((ctx as { path?: string }).path ?? new URL(request.url).pathname)) return
-      const o = ctx as Observed
-      o.reqId = id
-      o.startedAt = performance.now()
-      // The slow-query log reads the request id and route from here (core/observability/request-context.ts).
-      enterRequest({ reqId: id })
-    })
-    // A block body: Elysia awaits a hook written as `=> call(...)`, which costs a turn.
-    .onTransform({ as: 'global' }, ({ route }) => {
-      setRequestRoute(route)
-    })
-    .onAfterResponse({ as: 'global' }, (ctx) => {
-      const o = ctx as Observed
-      if (o.startedAt === undefined) return
-      const seconds = (performance.now() - o.startedAt) / 1000
-      const route = o.route || 'unmatched'
-      const status = Number(ctx.set.status) || 200
-      const method = ctx.request.method
-      if (metricsEnabled) metrics.record(method, route, status, seconds)
-      if (logRequests) {
-        accessLog({ reqId: o.reqId!, method, route, status, ms: Math.round(seconds * 10000) / 10, userId: o.user?.userId })
-      }
-    })
+  return (
+    new Elysia({ name: 'scale-observe' })
+      .onRequest((ctx) => {
+        const { request, set } = ctx
+        const id = requestIdOf(request, nextId)
+        set.headers['x-request-id'] = id
+        // While draining, a load balancer's keep-alive connection is closed after its answer, so
+        // its next request opens a new connection, which goes elsewhere once this one stops listening.
+        if (drain.draining) set.headers.connection = 'close'
+        const refused = headersTooLarge(request, id)
+        if (refused) return refused
+        if (operations.has((ctx as { path?: string }).path ?? new URL(request.url).pathname)) return
+        const o = ctx as Observed
+        o.reqId = id
+        o.startedAt = performance.now()
+        // The slow-query log reads the request id and route from here (core/observability/request-context.ts).
+        enterRequest({ reqId: id })
+      })
+      // A block body: Elysia awaits a hook written as `=> call(...)`, which costs a turn.
+      .onTransform({ as: 'global' }, ({ route }) => {
+        setRequestRoute(route)
+      })
+      .onAfterResponse({ as: 'global' }, (ctx) => {
+        const o = ctx as Observed
+        if (o.startedAt === undefined) return
+        const seconds = (performance.now() - o.startedAt) / 1000
+        const route = o.route || 'unmatched'
+        const status = Number(ctx.set.status) || 200
+        const method = ctx.request.method
+        if (metricsEnabled) metrics.record(method, route, status, seconds)
+        if (logRequests) {
+          accessLog({ reqId: o.reqId!, method, route, status, ms: Math.round(seconds * 10000) / 10, userId: o.user?.userId })
+        }
+      })
+  )
 }

@@ -12,6 +12,12 @@ export interface ListenOptions {
   maxRequestBodySize: number
   /** A WebSocket endpoint served before the app's routes, with these limits. */
   socket?: { route: SocketRoute<any>; limits: SocketLimits }
+  /**
+   * GET routes a runtime may serve itself, ahead of the app (exact path → handler), each
+   * answering as the app's route of that path does; a runtime without a router of its own
+   * leaves them to the app.
+   */
+  direct?: Record<string, (request: Request) => Response>
 }
 
 export interface Listening {

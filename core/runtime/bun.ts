@@ -1,5 +1,5 @@
 /**
- * Bun: `Bun.serve` with the app's fetch handler (chunked bodies counted, body-limit.ts), the socket route on Bun's own router and
+ * Bun: `Bun.serve` with the app's fetch handler (chunked bodies counted, body-limit.ts), the socket route and direct routes on Bun's own router and
  * WebSocket handler (frame limit, idle pings and backpressure are Bun's), `Bun.password`
  * (argon2id) for hashing, `Bun.build` for the console's browser bundle.
  */
@@ -37,7 +37,7 @@ const HEADER_PARSER_BYTES = 128 * 1024
 export const bunRuntime: RuntimeAdapter = {
   name: 'bun',
   version: Bun.version,
-  async listen(app, { port, hostname, maxRequestBodySize, socket }) {
+  async listen(app, { port, hostname, maxRequestBodySize, socket, direct = {} }) {
     const h = http as unknown as { maxHeaderSize: number }
     if (h.maxHeaderSize < HEADER_PARSER_BYTES) h.maxHeaderSize = HEADER_PARSER_BYTES
     app.compile()
@@ -62,8 +62,10 @@ export const bunRuntime: RuntimeAdapter = {
         peers.set(counted, srv.requestIP(request)?.address)
         return fetch(counted)
       },
-      ...(route && {
-        routes: {
+      routes: {
+        // Other methods on these paths go to `fetch`, so the app answers them as before.
+        ...Object.fromEntries(Object.entries(direct).map(([path, handler]) => [path, { GET: handler }])),
+        ...(route && {
           [route.path]: async (request: Request, srv: Server<SocketData>) => {
             const answer = await route.upgrade(request)
             if (answer instanceof Response) return answer
@@ -71,8 +73,8 @@ export const bunRuntime: RuntimeAdapter = {
             if (srv.upgrade(request, { data: { accepted: answer.data }, headers })) return undefined as unknown as Response
             return new Response(null, { status: 400 })
           },
-        },
-      }),
+        }),
+      },
       websocket: {
         idleTimeout: idleSeconds(socket?.limits),
         maxPayloadLength: socket?.limits.maxFrameBytes ?? 64 * 1024,
