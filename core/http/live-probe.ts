@@ -18,13 +18,14 @@ export function liveProbe(drain: Drain): (request: Request) => Response {
   const nextId = requestIds()
   return (request) => {
     const id = requestIdOf(request, nextId)
+    // While draining, the connection is closed after the answer, as every answer asks then (observe.ts).
     const refused = headersTooLarge(request, id)
-    const headers: Record<string, string> = { 'content-type': JSON_TYPE, 'x-request-id': id }
-    if (drain.draining) headers.connection = 'close'
     if (refused) {
       if (drain.draining) refused.headers.set('connection', 'close')
       return refused
     }
+    const headers: Record<string, string> = { 'content-type': JSON_TYPE, 'x-request-id': id }
+    if (drain.draining) headers.connection = 'close'
     return new Response(LIVE_BODY, { headers })
   }
 }

@@ -78,39 +78,37 @@ export function observe(opts: { logger: Logger; metrics: HttpMetrics; logRequest
   // Probes and scrapes (routes/operations.ts) get a request id and the header check, nothing
   // else: no log line, no metrics, no request scope.
   const operations = new Set(['/health/live', '/health/ready', ...(metricsEnabled ? ['/metrics'] : [])])
-  return (
-    new Elysia({ name: 'scale-observe' })
-      .onRequest((ctx) => {
-        const { request, set } = ctx
-        const id = requestIdOf(request, nextId)
-        set.headers['x-request-id'] = id
-        // While draining, a load balancer's keep-alive connection is closed after its answer, so
-        // its next request opens a new connection, which goes elsewhere once this one stops listening.
-        if (drain.draining) set.headers.connection = 'close'
-        const refused = headersTooLarge(request, id)
-        if (refused) return refused
-        if (operations.has((ctx as { path?: string }).path ?? new URL(request.url).pathname)) return
-        const o = ctx as Observed
-        o.reqId = id
-        o.startedAt = performance.now()
-        // The slow-query log reads the request id and route from here (core/observability/request-context.ts).
-        enterRequest({ reqId: id })
-      })
-      // A block body: Elysia awaits a hook written as `=> call(...)`, which costs a turn.
-      .onTransform({ as: 'global' }, ({ route }) => {
-        setRequestRoute(route)
-      })
-      .onAfterResponse({ as: 'global' }, (ctx) => {
-        const o = ctx as Observed
-        if (o.startedAt === undefined) return
-        const seconds = (performance.now() - o.startedAt) / 1000
-        const route = o.route || 'unmatched'
-        const status = Number(ctx.set.status) || 200
-        const method = ctx.request.method
-        if (metricsEnabled) metrics.record(method, route, status, seconds)
-        if (logRequests) {
-          accessLog({ reqId: o.reqId!, method, route, status, ms: Math.round(seconds * 10000) / 10, userId: o.user?.userId })
-        }
-      })
-  )
+  return new Elysia({ name: 'scale-observe' })
+    .onRequest((ctx) => {
+      const { request, set } = ctx
+      const id = requestIdOf(request, nextId)
+      set.headers['x-request-id'] = id
+      // While draining, a load balancer's keep-alive connection is closed after its answer, so
+      // its next request opens a new connection, which goes elsewhere once this one stops listening.
+      if (drain.draining) set.headers.connection = 'close'
+      const refused = headersTooLarge(request, id)
+      if (refused) return refused
+      if (operations.has((ctx as { path?: string }).path ?? new URL(request.url).pathname)) return
+      const o = ctx as Observed
+      o.reqId = id
+      o.startedAt = performance.now()
+      // The slow-query log reads the request id and route from here (core/observability/request-context.ts).
+      enterRequest({ reqId: id })
+    })
+    // A block body: Elysia awaits a hook written as `=> call(...)`, which costs a turn.
+    .onTransform({ as: 'global' }, ({ route }) => {
+      setRequestRoute(route)
+    })
+    .onAfterResponse({ as: 'global' }, (ctx) => {
+      const o = ctx as Observed
+      if (o.startedAt === undefined) return
+      const seconds = (performance.now() - o.startedAt) / 1000
+      const route = o.route || 'unmatched'
+      const status = Number(ctx.set.status) || 200
+      const method = ctx.request.method
+      if (metricsEnabled) metrics.record(method, route, status, seconds)
+      if (logRequests) {
+        accessLog({ reqId: o.reqId!, method, route, status, ms: Math.round(seconds * 10000) / 10, userId: o.user?.userId })
+      }
+    })
 }
