@@ -22,9 +22,9 @@ new Elysia()
   .get('/health/live', () => ({ status: 'live' }))
   .get('/v1/bench/noop', () => ({ ok: true }), {
     beforeHandle: async ({ request }) => {
-      const auth = request.headers.get('authorization')
-      if (!/^Bearer\s+(\S+)$/i.exec(auth ?? '')?.[1]) return unauthorized()
-      const r = (await redis.evalsha(script.sha, 1, `${prefix}rl:{${auth.slice(7)}}`, 1_000_000_000, 60_000, 1, 1)) as number[]
+      const token = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1]
+      if (!token) return unauthorized()
+      const r = (await redis.evalsha(script.sha, 1, `${prefix}rl:{${token}}`, 1_000_000_000, 60_000, 1, 1)) as number[]
       if (r[0] !== 1) return new Response('{"error":{"code":"RATE_LIMITED","message":"slow down"}}', { status: 429 })
     },
   })

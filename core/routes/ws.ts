@@ -117,7 +117,7 @@ export function wsRoutes({ config, tokens, access, chat, metrics, logger, drain 
       } catch (err) {
         const e = unavailableFrom(err) ?? err
         if (!isScaleError(e)) logger.error({ err: e, frame: frame.type }, 'websocket frame failed')
-        c.sink.write(errorFrame(e, frame))
+        c.sink.write(errorFrame(e, frame as { jobId?: string; clientId?: string }))
       }
     },
     drain(ws) {

