@@ -8,7 +8,8 @@
  * The statement's row description is kept from its first describe and put in front of each
  * call's rows, so results are read by PGlite's own `parseResults` with the instance's
  * parsers, exactly as `query` reads them. Only what `query` does for Drizzle is covered: no
- * per-query serializers, parameter types or blobs (those calls go to `query`).
+ * per-query serializers, parameter types or blobs (those calls go to `query`, as do
+ * statements without parameters, as on PostgreSQL where postgres.js sends them unprepared).
  */
 import { parse, protocol, type PGlite, type Results } from '@electric-sql/pglite'
 
@@ -92,7 +93,8 @@ export function preparedStatements(pglite: PGlite): PreparedQuery {
   }
 
   return (text, params = [], options, inTransaction) => {
-    if (params.length > MAX_PARAMS || !plain(options)) return undefined
+    // Without parameters (migrations, probes) there is little to save, and nothing to keep.
+    if (params.length === 0 || params.length > MAX_PARAMS || !plain(options)) return undefined
     if (!statements.has(text) && statements.size >= MAX_STATEMENTS) return undefined
     const once = () => pglite._runExclusiveQuery(() => run(text, params, options, inTransaction))
     return inTransaction ? once() : pglite._runExclusiveTransaction(once)

@@ -88,6 +88,11 @@ test('statements in a transaction are prepared too, and a rollback undoes them',
   expect(rowsOf(await database.db.execute(sql`select k from kv where k = ${'in-tx'}`))).toHaveLength(0)
 })
 
+test('a statement without parameters runs unprepared', async () => {
+  expect(rowsOf(await database.db.execute(sql`select 1 as one /* marker-none */`))).toEqual([{ one: 1 }])
+  expect(await prepared('marker-none')).toBe(0)
+})
+
 test('a statement with more than 32 parameters runs unprepared', async () => {
   const many = Array.from({ length: 33 }, (_, i) => sql`${i}::int`)
   const r = rowsOf<{ n: number }>(
