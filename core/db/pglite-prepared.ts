@@ -11,6 +11,7 @@
  * per-query serializers, parameter types or blobs (those calls go to `query`, as do
  * statements without parameters, as on PostgreSQL where postgres.js sends them unprepared).
  */
+import { Buffer } from 'node:buffer'
 import { parse, protocol, type PGlite, type Results } from '@electric-sql/pglite'
 
 /** Statements with more parameters are not kept: a text that varies with its input would leave one per size. */
@@ -35,18 +36,6 @@ function plain(options: object | undefined): boolean {
   return true
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let size = 0
-  for (const p of parts) size += p.length
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
-
 export type PreparedQuery = (
   text: string,
   params: unknown[] | undefined,
@@ -67,7 +56,7 @@ export function preparedStatements(pglite: PGlite): PreparedQuery {
   async function describe(text: string): Promise<Statement> {
     const name = `s${statements.size + 1}`
     const { messages } = await pglite.execProtocol(
-      concat([serialize.parse({ name, text, types: [] }), serialize.describe({ type: 'S', name }), serialize.sync()]),
+      Buffer.concat([serialize.parse({ name, text, types: [] }), serialize.describe({ type: 'S', name }), serialize.sync()]),
       { syncToFs: false },
     )
     const params = messages.find((m) => m.name === 'parameterDescription') as { dataTypeIDs: number[] } | undefined
@@ -84,7 +73,7 @@ export function preparedStatements(pglite: PGlite): PreparedQuery {
       return serializer ? serializer(v) : String(v)
     })
     const { messages } = await pglite.execProtocol(
-      concat([serialize.bind({ statement: st.name, values }), serialize.execute({}), serialize.sync()]),
+      Buffer.concat([serialize.bind({ statement: st.name, values }), serialize.execute({}), serialize.sync()]),
       // As `query`: the files are synced after a statement, or at the end of its transaction.
       { syncToFs: !inTransaction },
     )

@@ -10,7 +10,9 @@ import type { Drain } from './drain.ts'
 import { headersTooLarge, requestIdOf, requestIds } from './observe.ts'
 
 export const LIVE_PATH = '/health/live'
-const LIVE_BODY = JSON.stringify({ status: 'live' })
+/** The liveness answer, here and in the app's route. */
+export const LIVE_ANSWER = { status: 'live' } as const
+const LIVE_BODY = JSON.stringify(LIVE_ANSWER)
 /** What Elysia sends with an object it serializes. */
 const JSON_TYPE = 'application/json;charset=utf-8'
 
