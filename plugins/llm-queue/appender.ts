@@ -6,8 +6,8 @@
  * Deltas do not wait for Redis: the first goes out after one turn of the event loop, with the
  * deltas yielded meanwhile, and those that come while a call is in flight are written together
  * in one script call when it is answered (one call in flight at a time, so seq order holds; at
- * most `MAX_BATCH` wait before `send` waits too). A final event (`write`) first waits for
- * every delta, then is written on its own.
+ * most `MAX_BATCH` wait before `send` waits too). A final event (`write`) waits for the call in
+ * flight, then goes in one call with the deltas that were still waiting.
  */
 import type { Logger } from 'pino'
 import { ScaleError, type RedisClient, type ReplyJob } from 'scale-runtime/plugin'
@@ -44,9 +44,9 @@ export interface EventAppender {
   quiet(): void
   /** Queue a delta; waits only when `MAX_BATCH` are waiting. Throws `Lost` once known lost. */
   send(ev: BareEvent): Promise<void>
-  /** Wait until every delta is written (restoring the state first if Redis lost it). */
+  /** Wait for the call in flight (restoring the state first if Redis lost it); throws what it met. */
   flush(): Promise<void>
-  /** Write a final event (or WORKER_LOST) after every delta. */
+  /** Write a final event (or WORKER_LOST) after every delta, in one call with those not written yet. */
   write(ev: BareEvent, final: FinalFields): Promise<AppendResult>
   /** Wait for the call in flight, whatever it answers (on the way out after a failure). */
   settled(): Promise<void>
@@ -68,6 +68,8 @@ export function createEventAppender(d: AppenderDeps): EventAppender {
   let queued: BareEvent[] = []
   let queuedFrom = 0
   let inFlight: Promise<void> | undefined
+  /** Set while `write` waits for the call in flight: the deltas still queued go with its event. */
+  let ending = false
   /** A call that failed (Redis error): thrown by the next flush. */
   let failure: unknown
 
@@ -99,11 +101,11 @@ export function createEventAppender(d: AppenderDeps): EventAppender {
       try {
         // One turn of the event loop first: the deltas a provider yields meanwhile go in the same call.
         await new Promise((r) => setImmediate(r))
-        while (queued.length && !gone && !lost) {
+        while (queued.length && !gone && !lost && !ending) {
           const events = queued
           const from = queuedFrom
           queued = []
-          settle(await store.appendMany(connection, job.id, owner, from, events))
+          settle(await store.append(connection, job.id, owner, from, events))
         }
       } catch (e) {
         failure ??= e
@@ -148,19 +150,28 @@ export function createEventAppender(d: AppenderDeps): EventAppender {
     flush,
 
     async write(ev, final) {
-      await flush()
-      let r = settle(await store.append(connection, job.id, owner, seq + 1, ev, final))
-      if (r === 'gone') {
-        await restore()
+      ending = true
+      try {
+        await flush()
+        const events = [...queued, ev]
+        const from = queued.length ? queuedFrom : seq + 1
+        queued = []
+        let r = settle(await store.append(connection, job.id, owner, from, events, final))
+        if (r === 'gone') {
+          // The restore writes the deltas of this call again (they are in `history`).
+          await restore()
+          if (lost) throw lost
+          r = settle(await store.append(connection, job.id, owner, seq + 1, [ev], final))
+        }
+        if (typeof r === 'number') {
+          history.push(ev)
+          seq = r
+        }
         if (lost) throw lost
-        r = settle(await store.append(connection, job.id, owner, seq + 1, ev, final))
+        return r
+      } finally {
+        ending = false
       }
-      if (typeof r === 'number') {
-        history.push(ev)
-        seq = r
-      }
-      if (lost) throw lost
-      return r
     },
 
     async settled() {

@@ -103,7 +103,7 @@ export async function runAttempt(a: AttemptDeps, bull: BullJob<ReplyJob>, owner:
       if (!out.silent) await out.send({ type: 'delta', text: ev.text })
     }
     runnerEnded()
-    await out.flush()
+    // No flush: the deltas still waiting go in one call with the final event.
     if (done) {
       if (ticket?.ok) await ticket.settle(done.usage)
       await out.write({ type: 'done', ...done }, { status: 'done', messageId: done.messageId })

@@ -67,7 +67,7 @@ export async function* jobEvents(d: JobEventsDeps, jobId: string, afterSeq: numb
         if (now === undefined) continue
         if (now === null) {
           // Twice, because a running job's worker writes its state again on its next
-          // event (see append-event.lua); a job that never comes back ends the stream
+          // event (see restore-job.lua); a job that never comes back ends the stream
           // with an error, so no stream stops without a terminal event.
           if (++missing < 2) continue
           yield lostEvent(jobId, last + 1)

@@ -59,33 +59,35 @@ export function createLine({ command, keys, options, localSlots }: LineDeps) {
       return typeof rank === 'number' ? Number(r?.[0]?.[1] ?? 0) + rank + 1 : undefined
     },
 
-    /** Resolves when a job of `tier` may join the line; throws `OVERLOADED` with a Retry-After otherwise. One round trip. */
+    /**
+     * Resolves when a job of `tier` may join the line; throws `OVERLOADED` with a Retry-After
+     * otherwise. One round trip: plain reads on the auto-pipelined connection, so they share a
+     * socket write with the job's creation sent in the same turn (no MULTI: the counts only
+     * estimate the line, which changes the moment they are read).
+     */
     async admit(tier: Tier): Promise<void> {
       const now = Date.now()
       const priority = priorityOf(tier)
-      // BullMQ scores a prioritized job `priority * 2^32 + counter`: one tier's line is one score range.
-      const p = command
-        .multi()
-        .llen(bullKey('wait'))
-        .zcard(bullKey('prioritized'))
-        .llen(bullKey('active'))
-        .zcount(bullKey('prioritized'), priority * 2 ** 32, (priority + 1) * 2 ** 32 - 1)
       const fresh = now - capacity.at > CAPACITY_TTL_MS
-      if (fresh) p.zrangebyscore(keys.workers, now, '+inf')
-      const r = await p.exec()
-      if (fresh) capacity = { at: now, slots: sumSlots((r?.[4]?.[1] as string[]) ?? []) }
+      // BullMQ scores a prioritized job `priority * 2^32 + counter`: one tier's line is one score range.
+      const [wait, prioritized, active, tierWaiting, workers] = await Promise.all([
+        command.llen(bullKey('wait')),
+        command.zcard(bullKey('prioritized')),
+        command.llen(bullKey('active')),
+        command.zcount(bullKey('prioritized'), priority * 2 ** 32, (priority + 1) * 2 ** 32 - 1),
+        fresh ? command.zrangebyscore(keys.workers, now, '+inf') : undefined,
+      ])
+      if (workers) capacity = { at: now, slots: sumSlots(workers) }
       const slots = Math.max(capacity.slots, localSlots())
 
       const tierLimit = options.maxWaiting[tier]
-      const tierWaiting = Number(r?.[3]?.[1] ?? 0)
       if (tierLimit !== undefined && tierWaiting >= tierLimit) {
         const seconds = retryAfter(tierWaiting - tierLimit + 1, slots)
         throw new ScaleError('OVERLOADED', `too many ${tier} replies waiting (${tierWaiting}, limit ${tierLimit}); retry in ${seconds} s`, {
           headers: { 'Retry-After': String(seconds) },
         })
       }
-      const waiting = Number(r?.[0]?.[1] ?? 0) + Number(r?.[1]?.[1] ?? 0)
-      const active = Number(r?.[2]?.[1] ?? 0)
+      const waiting = wait + prioritized
       if (waiting + active < options.maxQueued + slots) return
       const seconds = retryAfter(waiting - options.maxQueued + 1, slots)
       throw new ScaleError(

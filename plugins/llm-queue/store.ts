@@ -9,8 +9,7 @@ const script = (name: string) => loadScript(new URL(`./lua/${name}.lua`, import.
 const CREATE = script('create-job')
 const RESTORE = script('restore-job')
 const CLAIM = script('claim-job')
-const APPEND = script('append-event')
-const APPEND_MANY = script('append-events')
+const APPEND = script('append-events')
 const CANCEL = script('cancel-job')
 const REQUEUE = script('requeue-job')
 
@@ -97,13 +96,17 @@ export function createJobStore(keys: QueueKeys, options: ResolvedQueueOptions) {
       return { state, seq: Number(seq) }
     },
 
-    /** Write event `seq` as `owner`; `final` events also record `status` ('' keeps it) and `messageId`. */
+    /**
+     * Write events `firstSeq`, `firstSeq + 1`... as `owner` in one call; with `final`, the last
+     * of them ends the stream and records `status` ('' keeps it) and `messageId`. The last seq
+     * of the run when written.
+     */
     async append(
       redis: RedisClient,
       id: string,
       owner: string,
-      seq: number,
-      ev: BareEvent,
+      firstSeq: number,
+      events: BareEvent[],
       final?: { status: JobStatus | ''; messageId?: string },
     ): Promise<AppendResult> {
       const r = await runScript<number>(
@@ -112,26 +115,15 @@ export function createJobStore(keys: QueueKeys, options: ResolvedQueueOptions) {
         [keys.job(id), keys.events(id)],
         [
           owner,
-          seq,
-          JSON.stringify(ev),
+          firstSeq,
+          options.maxEvents,
+          options.jobTtlMs,
           final ? '1' : '0',
           final?.status ?? '',
           final?.messageId ?? '',
-          options.maxEvents,
-          options.jobTtlMs,
           options.eventRetentionMs,
+          ...events.map((e) => JSON.stringify(e)),
         ],
-      )
-      return appendResult(r, id, seq)
-    },
-
-    /** Write deltas `firstSeq`, `firstSeq + 1`... as `owner` in one call; the last seq of the run when written. */
-    async appendMany(redis: RedisClient, id: string, owner: string, firstSeq: number, events: BareEvent[]): Promise<AppendResult> {
-      const r = await runScript<number>(
-        redis,
-        APPEND_MANY,
-        [keys.job(id), keys.events(id)],
-        [owner, firstSeq, options.maxEvents, options.jobTtlMs, ...events.map((e) => JSON.stringify(e))],
       )
       return appendResult(r, id, firstSeq)
     },
