@@ -2,7 +2,10 @@
  * llm-queue against its references, in one process on one Redis, with the fake provider at
  * 0 delay: enqueue → first delta (p50/p99) through llm-queue (inline worker) and through the
  * in-process dispatch; end-to-end jobs per second through llm-queue and through raw BullMQ
- * (Queue.add + a Worker that streams the same fake reply and writes nothing per token).
+ * (Queue.add + a Worker that streams the same fake reply and writes nothing per token). For
+ * the two jobs-per-second runs on Redis, also the CPU per job of this process and of the Redis
+ * server (INFO cpu) and the script calls per job (INFO commandstats, EVALSHA), read before and
+ * after each run: on a shared machine the CPU ratio is steadier than the rate's.
  *
  *   bun bench/llm-queue.ts [--latency 500] [--jobs 2000] [--concurrency 32]
  *
@@ -10,6 +13,7 @@
  * prefix, removed at the end.
  */
 import { parseArgs } from 'node:util'
+import type { Redis } from 'ioredis'
 import { createInProcessDispatch } from '../core/defaults/in-process-dispatch.ts'
 import { createFakeProvider } from '../core/llm/fake.ts'
 import { createLogger } from '../core/observability/logger.ts'
@@ -120,6 +124,32 @@ async function rawBullmq(n: number): Promise<number> {
   return rate
 }
 
+interface Cost {
+  rate: number
+  /** µs of this process's CPU per job. */
+  processUs: number
+  /** µs of the Redis server's CPU per job. */
+  redisUs: number
+  scriptsPerJob: number
+}
+
+/** The Redis server's CPU seconds and EVALSHA calls so far. */
+async function redisCounters(redis: Redis): Promise<{ cpu: number; scripts: number }> {
+  const info = (await redis.info('cpu')) + (await redis.info('commandstats'))
+  const num = (re: RegExp) => Number(re.exec(info)?.[1] ?? 0)
+  return { cpu: num(/used_cpu_sys:([\d.]+)/) + num(/used_cpu_user:([\d.]+)/), scripts: num(/cmdstat_evalsha:calls=(\d+)/) }
+}
+
+/** `run` (which returns jobs per second for `n` jobs) with its CPU per job, here and on Redis. */
+async function costOf(redis: Redis, n: number, run: () => Promise<number>): Promise<Cost> {
+  const r0 = await redisCounters(redis)
+  const p0 = process.cpuUsage()
+  const rate = await run()
+  const p = process.cpuUsage(p0)
+  const r1 = await redisCounters(redis)
+  return { rate, processUs: (p.user + p.system) / n, redisUs: ((r1.cpu - r0.cpu) * 1e6) / n, scriptsPerJob: (r1.scripts - r0.scripts) / n }
+}
+
 async function main() {
   const { Redis } = await import('ioredis')
   const command = new Redis(REDIS_URL, { commandTimeout: 2000, enableAutoPipelining: true })
@@ -144,9 +174,9 @@ async function main() {
   await firstDelta(inProcess, 50)
   const lq = await firstDelta(queueDispatch, LATENCY_N)
   const ip = await firstDelta(inProcess, LATENCY_N)
-  const lqRate = await jobsPerSecond(queueDispatch, JOBS)
+  const lqCost = await costOf(command, JOBS, () => jobsPerSecond(queueDispatch, JOBS))
   const ipRate = await jobsPerSecond(inProcess, JOBS)
-  const rawRate = await rawBullmq(JOBS)
+  const rawCost = await costOf(command, JOBS, () => rawBullmq(JOBS))
   await queueDispatch.stop()
   await inProcess.stop()
 
@@ -155,9 +185,16 @@ async function main() {
   console.log(`  in-process dispatch   p50 ${f(pct(ip, 50))}  p99 ${f(pct(ip, 99))}`)
   console.log(`  llm-queue (inline)    p50 ${f(pct(lq, 50))}  p99 ${f(pct(lq, 99))}   (+${f(pct(lq, 50) - pct(ip, 50))} ms at p50)`)
   console.log(`jobs per second, ${JOBS} jobs, worker concurrency ${CONCURRENCY}`)
-  console.log(`  llm-queue             ${lqRate.toFixed(0)}`)
-  console.log(`  raw BullMQ            ${rawRate.toFixed(0)}   (llm-queue ${(lqRate / rawRate).toFixed(2)}x)`)
+  console.log(`  llm-queue             ${lqCost.rate.toFixed(0)}`)
+  console.log(`  raw BullMQ            ${rawCost.rate.toFixed(0)}   (llm-queue ${(lqCost.rate / rawCost.rate).toFixed(2)}x)`)
   console.log(`  in-process dispatch   ${ipRate.toFixed(0)}`)
+  const us = (c: Cost) => c.processUs + c.redisUs
+  const cost = (c: Cost) =>
+    `${us(c).toFixed(0)} µs (this process ${c.processUs.toFixed(0)}, Redis ${c.redisUs.toFixed(0)}), ${c.scriptsPerJob.toFixed(1)} script calls`
+  console.log(`CPU per job, ${JOBS} jobs (Redis's figures include whatever else it served meanwhile)`)
+  console.log(`  llm-queue             ${cost(lqCost)}`)
+  console.log(`  raw BullMQ            ${cost(rawCost)}`)
+  console.log(`  llm-queue by CPU      ${(us(rawCost) / us(lqCost)).toFixed(2)}x raw BullMQ`)
 
   await dropKeysUnder(command, PREFIX)
   command.disconnect()
