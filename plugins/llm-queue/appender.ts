@@ -44,8 +44,6 @@ export interface EventAppender {
   quiet(): void
   /** Queue a delta; waits only when `MAX_BATCH` are waiting. Throws `Lost` once known lost. */
   send(ev: BareEvent): Promise<void>
-  /** Wait for the call in flight (restoring the state first if Redis lost it); throws what it met. */
-  flush(): Promise<void>
   /** Write a final event (or WORKER_LOST) after every delta, in one call with those not written yet. */
   write(ev: BareEvent, final: FinalFields): Promise<AppendResult>
   /** Wait for the call in flight, whatever it answers (on the way out after a failure). */
@@ -116,6 +114,10 @@ export function createEventAppender(d: AppenderDeps): EventAppender {
     })()
   }
 
+  /**
+   * Wait for the call in flight (which sends what is queued, unless `write` is ending), restore
+   * the state if Redis lost it, and throw what the calls met.
+   */
   async function flush() {
     while (inFlight) await inFlight
     if (failure) throw failure
@@ -146,8 +148,6 @@ export function createEventAppender(d: AppenderDeps): EventAppender {
       if (!inFlight) ship()
       else if (queued.length >= MAX_BATCH) await inFlight
     },
-
-    flush,
 
     async write(ev, final) {
       ending = true
