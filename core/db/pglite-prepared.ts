@@ -13,9 +13,8 @@
  */
 import { Buffer } from 'node:buffer'
 import { parse, protocol, type PGlite, type Results } from '@electric-sql/pglite'
-
-/** Statements with more parameters are not kept: a text that varies with its input would leave one per size. */
-const MAX_PARAMS = 32
+// The same bound as on PostgreSQL: a text that varies with its input would leave one statement per size.
+import { PREPARED_MAX_PARAMS } from './postgres-pool.ts'
 /** At most this many statements kept; later new ones run unprepared. */
 const MAX_STATEMENTS = 500
 
@@ -83,7 +82,7 @@ export function preparedStatements(pglite: PGlite): PreparedQuery {
 
   return (text, params = [], options, inTransaction) => {
     // Without parameters (migrations, probes) there is little to save, and nothing to keep.
-    if (params.length === 0 || params.length > MAX_PARAMS || !plain(options)) return undefined
+    if (params.length === 0 || params.length > PREPARED_MAX_PARAMS || !plain(options)) return undefined
     if (!statements.has(text) && statements.size >= MAX_STATEMENTS) return undefined
     const once = () => pglite._runExclusiveQuery(() => run(text, params, options, inTransaction))
     return inTransaction ? once() : pglite._runExclusiveTransaction(once)

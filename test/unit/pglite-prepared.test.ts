@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm'
 import { resolveConfig } from '../../core/config/load.ts'
 import { rowsOf } from '../../core/db/budget.ts'
 import { openDatabase, type Database } from '../../core/db/open.ts'
+import { PREPARED_MAX_PARAMS } from '../../core/db/postgres-pool.ts'
 import { HOOK_TIMEOUT } from '../helpers/runtime.ts'
 
 let database: Database
@@ -93,11 +94,11 @@ test('a statement without parameters runs unprepared', async () => {
   expect(await prepared('marker-none')).toBe(0)
 })
 
-test('a statement with more than 32 parameters runs unprepared', async () => {
-  const many = Array.from({ length: 33 }, (_, i) => sql`${i}::int`)
+test(`a statement with more than ${PREPARED_MAX_PARAMS} parameters runs unprepared`, async () => {
+  const many = Array.from({ length: PREPARED_MAX_PARAMS + 1 }, (_, i) => sql`${i}::int`)
   const r = rowsOf<{ n: number }>(
     await database.db.execute(sql`select array_length(array[${sql.join(many, sql`, `)}], 1) as n /* marker-many */`),
   )
-  expect(r).toEqual([{ n: 33 }])
+  expect(r).toEqual([{ n: PREPARED_MAX_PARAMS + 1 }])
   expect(await prepared('marker-many')).toBe(0)
 })
