@@ -74,6 +74,35 @@ describe('in-process dispatch', () => {
     expect(got.map((e) => e.seq)).toEqual([1, 2])
   })
 
+  test('a finished job replays from any seq exactly what was sent live, also to a reader mid-replay when it ended', async () => {
+    // Texts of every shape: empty, multi-byte, astral, repeated, long.
+    const texts = ['', 'héllo ', '🙂 ', 'a', 'a', 'x'.repeat(5000), ' — fin']
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    const d = await dispatchWith(async function* (job) {
+      for (const [i, text] of texts.entries()) {
+        if (i === 3) await gate
+        yield { type: 'delta', text }
+      }
+      yield { type: 'done', messageId: `m-${job.id}`, usage: { inputTokens: 2, outputTokens: 7 } }
+    })
+    const info = await d.submit(scriptedJob())
+    // Live: one reader takes the first three events, then waits while the job ends.
+    const live: JobEvent[] = []
+    const reader = d.events(info.id, 0)[Symbol.asyncIterator]()
+    for (let i = 0; i < 3; i++) live.push((await reader.next()).value as JobEvent)
+    release()
+    while ((await d.get(info.id))?.status !== 'done') await Bun.sleep(1)
+    for (let r = await reader.next(); !r.done; r = await reader.next()) live.push(r.value)
+    expect(live.map((e) => (e.type === 'delta' ? e.text : e.type))).toEqual([...texts, 'done'])
+    expect(live.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    for (let after = 0; after <= live.length; after++) {
+      const replay: JobEvent[] = []
+      for await (const ev of d.events(info.id, after)) replay.push(ev)
+      expect(replay).toEqual(live.slice(after))
+    }
+  })
+
   test('a runner that ends without done fails the job with INTERNAL', async () => {
     const d = await dispatchWith(async function* () {
       yield { type: 'delta', text: 'half' }
