@@ -92,6 +92,8 @@ async function rawBullmq(n: number): Promise<number> {
   const conn = () => new Redis(REDIS_URL, { maxRetriesPerRequest: null })
   const name = 'raw'
   const queue = new Queue(name, { connection: conn(), prefix: `${PREFIX}raw` })
+  // Each waitUntilFinished listens for the queue's close: one listener per client in flight.
+  queue.setMaxListeners(CONCURRENCY * 2 + 10)
   const events = new QueueEvents(name, { connection: conn(), prefix: `${PREFIX}raw` })
   await events.waitUntilReady()
   const worker = new Worker(
