@@ -28,7 +28,7 @@ export interface Entry {
 /**
  * A finished job's events as few objects: the deltas' texts joined in one string with where
  * each ends, and the final event. A reply of 24 deltas kept for resuming takes about 1 KB of
- * heap so, against 3 KB as 25 event objects and their strings; and after a burst of replies,
+ * heap this way, against 3 KB as 25 event objects and their strings; and after a burst of replies,
  * fewer small objects left alive spread over the heap lets it give its memory back. A replay
  * makes each delta again, equal to the one sent live.
  */
@@ -132,7 +132,8 @@ export async function runEntry(e: Entry, runner: JobRunner, onError?: (error: un
 
 /** The job's events after `afterSeq`: replayed from the buffer, then followed live until the final one. */
 export async function* follow(e: Entry, afterSeq: number, signal?: AbortSignal): AsyncGenerator<JobEvent> {
-  // Reading by index from a buffer that only grows: nothing is lost between replay and live.
+  // Reading by index (the running job's buffer, which only grows, then its kept form, with the
+  // same indices): nothing is lost between replay and live, nor when the job ends mid-replay.
   let next = Math.max(0, Math.floor(afterSeq) || 0)
   while (!signal?.aborted) {
     while (next < countOf(e)) {
