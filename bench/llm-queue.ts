@@ -5,9 +5,11 @@
  * (Queue.add + a Worker that streams the same fake reply and writes nothing per token). For
  * the two jobs-per-second runs on Redis, also the CPU per job of this process and of the Redis
  * server (INFO cpu) and the script calls per job (INFO commandstats, EVALSHA), read before and
- * after each run: on a shared machine the CPU ratio is steadier than the rate's.
+ * after each run: on a shared machine the CPU ratio is steadier than the rate's. Last, how long
+ * raw BullMQ takes to start a burst of jobs already waiting (one Worker, then four in this
+ * process, each job held until all have started): the floor under any queue-relayed burst.
  *
- *   bun bench/llm-queue.ts [--latency 500] [--jobs 2000] [--concurrency 32]
+ *   bun bench/llm-queue.ts [--latency 500] [--jobs 2000] [--concurrency 32] [--burst 1000]
  *
  * Redis: BENCH_REDIS_URL, else TEST_REDIS_URL, else 127.0.0.1:6379; keys under a fresh
  * prefix, removed at the end.
@@ -27,11 +29,13 @@ const { values } = parseArgs({
     latency: { type: 'string', default: '500' },
     jobs: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '32' },
+    burst: { type: 'string', default: '1000' },
   },
 })
 const LATENCY_N = Number(values.latency)
 const JOBS = Number(values.jobs)
 const CONCURRENCY = Number(values.concurrency)
+const BURST = Number(values.burst)
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const PREFIX = `bench:llmq:${Date.now().toString(36)}:`
 
@@ -126,6 +130,46 @@ async function rawBullmq(n: number): Promise<number> {
   return rate
 }
 
+/**
+ * ms from starting `workers` Workers (concurrency `n / workers` each) until all `n` jobs
+ * waiting in the queue have started. BullMQ's Worker takes one job per round trip and awaits
+ * it before the next, so this is `n` sequential fetches per Worker.
+ */
+async function burstStart(n: number, workers: number): Promise<number> {
+  const { Queue, Worker } = await import('bullmq')
+  const { Redis } = await import('ioredis')
+  const conn = () => new Redis(REDIS_URL, { maxRetriesPerRequest: null })
+  const name = `burst-${workers}`
+  const queue = new Queue(name, { connection: conn(), prefix: `${PREFIX}burst` })
+  await queue.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'reply', data: { i } })))
+  let started = 0
+  let release!: () => void
+  const held = new Promise<void>((r) => (release = r))
+  let allStarted!: () => void
+  const all = new Promise<void>((r) => (allStarted = r))
+  const pool = Array.from(
+    { length: workers },
+    () =>
+      new Worker(
+        name,
+        async () => {
+          if (++started === n) allStarted()
+          await held
+        },
+        { connection: conn(), prefix: `${PREFIX}burst`, concurrency: Math.ceil(n / workers), autorun: false },
+      ),
+  )
+  await Promise.all(pool.map((w) => w.waitUntilReady()))
+  const t0 = performance.now()
+  for (const w of pool) void w.run()
+  await all
+  const ms = performance.now() - t0
+  release()
+  await Promise.all(pool.map((w) => w.close()))
+  await queue.close()
+  return ms
+}
+
 interface Cost {
   rate: number
   /** µs of this process's CPU per job. */
@@ -181,6 +225,8 @@ async function main() {
   const rawCost = await costOf(command, JOBS, () => rawBullmq(JOBS))
   await queueDispatch.stop()
   await inProcess.stop()
+  const burstOne = await burstStart(BURST, 1)
+  const burstFour = await burstStart(BURST, 4)
 
   const f = (x: number) => x.toFixed(2)
   console.log(`enqueue -> first delta, ${LATENCY_N} sequential jobs (ms)`)
@@ -197,6 +243,10 @@ async function main() {
   console.log(`  llm-queue             ${cost(lqCost)}`)
   console.log(`  raw BullMQ            ${cost(rawCost)}`)
   console.log(`  llm-queue by CPU      ${(us(rawCost) / us(lqCost)).toFixed(2)}x raw BullMQ`)
+  const burst = (ms: number) => `${ms.toFixed(0)} ms (${((ms * 1000) / BURST).toFixed(0)} µs a job)`
+  console.log(`raw BullMQ, ${BURST} jobs waiting: until every one has started`)
+  console.log(`  one Worker            ${burst(burstOne)}`)
+  console.log(`  four Workers          ${burst(burstFour)}`)
 
   await dropKeysUnder(command, PREFIX)
   command.disconnect()
