@@ -7,7 +7,7 @@
  * server (INFO cpu) and the script calls per job (INFO commandstats, EVALSHA), read before and
  * after each run: on a shared machine the CPU ratio is steadier than the rate's. Last, how long
  * raw BullMQ takes to start a burst of jobs already waiting (one Worker, then four in this
- * process, each job held until all have started): the floor under any queue-relayed burst.
+ * process, each job held until all have started): the floor under a burst relayed through BullMQ.
  *
  *   bun bench/llm-queue.ts [--latency 500] [--jobs 2000] [--concurrency 32] [--burst 1000]
  *
