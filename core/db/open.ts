@@ -36,8 +36,8 @@ type DatabaseConfig = Omit<ResolvedConfig['database'], 'statementTimeoutMs'> & {
  * An embedded database for one process: PostgreSQL's 128 MB of shared buffers would be
  * touched by initdb and kept in the WebAssembly memory for good. 4 MB (512 pages) holds the
  * working set of the chat benchmarks; a page not in it is read from the data folder through
- * the OS's file cache. Against 8 MB it takes about 4 MiB off the idle process (144-149 MiB
- * against 148-152, the 150 it is allowed in between) with no change in CPU per chat turn
+ * the OS's file cache. Against 8 MB it takes about 4 MiB off the idle process (145-149 MiB
+ * against 148-153, the 150 it is allowed in between) with no change in CPU per chat turn
  * beyond the runs' spread; 16 MB kept it 8 MiB above. Data that outgrows this is a reason
  * for PostgreSQL, not for a bigger cache here.
  */
