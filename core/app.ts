@@ -6,7 +6,7 @@ import { Elysia, type AnyElysia } from 'elysia'
 import { assembleCore, type Core, type RuntimeOptions } from './assemble.ts'
 import type { ResolvedConfig } from './config/resolved.ts'
 import type { AppDeps } from './http/deps.ts'
-import { documentJsonBodies, jsonBodies } from './http/body.ts'
+import { documentJsonBodies, jsonBodies, trimBodyHooks } from './http/body.ts'
 import { errorHandler } from './http/errors.ts'
 import { LIVE_PATH, liveProbe } from './http/live-probe.ts'
 import { observe } from './http/observe.ts'
@@ -119,6 +119,7 @@ function composeApp(core: Core, traffic: Traffic | undefined): AnyElysia {
     .use(traffic ? [adminRoutes(deps, { plugins: wired.started, traffic, redis: !!core.redis }), consoleRoutes(core.runtime)] : [])
   boundValidationErrors(app)
   documentJsonBodies(app)
+  trimBodyHooks(app)
   return app
 }
 

@@ -4,7 +4,7 @@
  *
  * A refused body does not fail the parse step: Elysia parses before any route hook runs, so a
  * parse error would skip the guard and cost the caller nothing. The parser answers a marker
- * instead and remembers the error; the guard charges the caller first, then the marker fails
+ * instead and leaves the error on the request's context; the guard charges the caller first, then the marker fails
  * the body schema (or, on a route without one, `refusedBody` is thrown before the handler).
  */
 import { type AnyElysia, Elysia } from 'elysia'
@@ -19,10 +19,12 @@ const OPEN = [91, 123] // [ {
 const CLOSE = [93, 125] // ] }
 
 export const tooLarge = (limit: number, size?: number | string) =>
-  new ScaleError('PAYLOAD_TOO_LARGE', `the request body is ${size === undefined ? 'over the limit' : `${size} bytes`}; the limit is ${limit}`)
+  new ScaleError(
+    'PAYLOAD_TOO_LARGE',
+    `the request body is ${size === undefined ? 'over the limit' : `${size} bytes`}; the limit is ${limit}`,
+  )
 
-const tooDeep = (maxDepth: number) =>
-  new ScaleError('VALIDATION_FAILED', `the JSON is nested deeper than ${maxDepth} levels; flatten it`)
+const tooDeep = (maxDepth: number) => new ScaleError('VALIDATION_FAILED', `the JSON is nested deeper than ${maxDepth} levels; flatten it`)
 const nulRefused = () =>
   new ScaleError(
     'VALIDATION_FAILED',
@@ -126,15 +128,26 @@ const isJson = (contentType: string) => contentType === '' || contentType === 'a
 const REFUSED = Symbol('refused body')
 /** Marks an empty body; turned back into `undefined` before validation. */
 const EMPTY = Symbol('empty body')
-const refusals = new WeakMap<Request, ScaleError>()
 
-/** The error a request's body was refused with, if it was. */
-export const refusedBody = (request: Request): ScaleError | undefined => refusals.get(request)
+/** What the parser leaves on Elysia's per-request context when it refuses a body. */
+export interface BodyRefusal {
+  refusedBody?: ScaleError
+}
+
+// The two hooks after the parser, by name so that `trimBodyHooks` can find them.
+function emptyBodyIsUndefined(ctx: { body?: unknown }): void {
+  if (ctx.body === EMPTY) ctx.body = undefined
+}
+function throwRefusedBody(ctx: object): void {
+  const refused = (ctx as BodyRefusal).refusedBody
+  if (refused) throw refused
+}
 
 /**
  * The JSON body parser for every route mounted after it (`as: 'global'`), except the paths in
  * `ownParsers`: routes that read their body themselves (with `parse: 'none'`; a global parse
- * hook would run before that and use the body up).
+ * hook would run before that and use the body up). A refused body's error rides on the
+ * request's context (`refusedBody`) to the hook that throws it, or to the error handler.
  *
  * @example
  * new Elysia().use(jsonBodies({ bodyLimit: 1 << 20 })).post('/x', ({ body }) => body, { body: t.Object({}) })
@@ -142,7 +155,8 @@ export const refusedBody = (request: Request): ScaleError | undefined => refusal
 export function jsonBodies({ bodyLimit, ownParsers = [] }: { bodyLimit: number; ownParsers?: string[] }) {
   const skip = new Set(ownParsers)
   return new Elysia({ name: 'scale-json-bodies' })
-    .onParse({ as: 'global' }, async ({ request, path }, contentType) => {
+    .onParse({ as: 'global' }, async (ctx, contentType) => {
+      const { request, path } = ctx
       // Always an answer, so that no other parser runs (for `ownParsers`, the body is left unread).
       if (!request.body || skip.has(path)) return EMPTY
       try {
@@ -153,17 +167,30 @@ export function jsonBodies({ bodyLimit, ownParsers = [] }: { bodyLimit: number; 
         }
         return parseJson(text)
       } catch (e) {
-        refusals.set(request, e instanceof ScaleError ? e : new ScaleError('VALIDATION_FAILED', 'the request body could not be read'))
+        ;(ctx as BodyRefusal).refusedBody =
+          e instanceof ScaleError ? e : new ScaleError('VALIDATION_FAILED', 'the request body could not be read')
         return REFUSED
       }
     })
-    .onTransform({ as: 'global' }, (ctx) => {
-      if ((ctx as { body?: unknown }).body === EMPTY) (ctx as { body?: unknown }).body = undefined
-    })
-    .onBeforeHandle({ as: 'global' }, ({ request }) => {
-      const refused = refusals.get(request)
-      if (refused) throw refused
-    })
+    .onTransform({ as: 'global' }, emptyBodyIsUndefined)
+    .onBeforeHandle({ as: 'global' }, throwRefusedBody)
+}
+
+type HookList = { fn?: unknown }[] | undefined
+
+/**
+ * Take the two hooks that follow the parser off the routes of `app` whose method has no body
+ * (GET, HEAD): Elysia never parses a body for them, so the hooks could only ever do nothing,
+ * and they would run on every request of the busiest routes. Call once all routes are mounted.
+ */
+export function trimBodyHooks(app: AnyElysia): void {
+  for (const route of app.routes) {
+    if (route.method !== 'GET' && route.method !== 'HEAD') continue
+    const hooks = route.hooks as { transform?: HookList; beforeHandle?: HookList } | undefined
+    if (!hooks) continue
+    if (Array.isArray(hooks.transform)) hooks.transform = hooks.transform.filter((h) => h.fn !== emptyBodyIsUndefined)
+    if (Array.isArray(hooks.beforeHandle)) hooks.beforeHandle = hooks.beforeHandle.filter((h) => h.fn !== throwRefusedBody)
+  }
 }
 
 /**

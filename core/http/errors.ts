@@ -8,7 +8,7 @@ import { Elysia, type ValidationError } from 'elysia'
 import type { Logger } from 'pino'
 import { unavailableFrom } from '../outage.ts'
 import { ScaleError, isScaleError } from '../errors.ts'
-import { refusedBody } from './body.ts'
+import type { BodyRefusal } from './body.ts'
 import { validationMessage } from './validation.ts'
 
 export function errorBody(code: string, message: string): string {
@@ -27,14 +27,22 @@ export const scaleErrorResponse = (e: ScaleError) => errorResponse(e.status, e.c
 export function errorHandler(logger: Logger) {
   return new Elysia({ name: 'scale-errors' }).onError({ as: 'global' }, (ctx) => {
     const reqId = ctx.set.headers['x-request-id'] as string | undefined
-    const res = toResponse(ctx.code, ctx.error, ctx.request, ctx.path, logger, reqId)
+    const res = toResponse(ctx.code, ctx.error, ctx.request, ctx.path, logger, reqId, (ctx as BodyRefusal).refusedBody)
     // Keep set.status in step so after-response hooks (metrics, logs) see the real status.
     ctx.set.status = res.status
     return res
   })
 }
 
-function toResponse(code: string | number, error: unknown, request: Request, path: string, logger: Logger, reqId?: string): Response {
+function toResponse(
+  code: string | number,
+  error: unknown,
+  request: Request,
+  path: string,
+  logger: Logger,
+  reqId?: string,
+  refusedBody?: ScaleError,
+): Response {
   if (isScaleError(error)) return scaleErrorResponse(error)
   // A coded error thrown while parsing arrives wrapped in Elysia's ParseError.
   const cause = (error as { cause?: unknown }).cause
@@ -42,7 +50,7 @@ function toResponse(code: string | number, error: unknown, request: Request, pat
   switch (code) {
     case 'VALIDATION': {
       // A body the parser refused fails its schema as a marker (see body.ts): answer why.
-      const refused = (error as ValidationError).type === 'body' ? refusedBody(request) : undefined
+      const refused = (error as ValidationError).type === 'body' ? refusedBody : undefined
       if (refused) return scaleErrorResponse(refused)
       return errorResponse(400, 'VALIDATION_FAILED', validationMessage(error as ValidationError))
     }
