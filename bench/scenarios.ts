@@ -51,6 +51,15 @@ const bareElysiaWithId: StackSpec = {
   env: () => ({ BARE_REQUEST_ID: '1' }),
 }
 
+/** The pipeline route's work (request id, token lookup, limiter, RateLimit headers, access log, metrics) hand-written on bare Elysia. */
+const elysiaSameWork: StackSpec = {
+  ...bareElysia,
+  id: 'elysia-same-work',
+  label: 'bare Elysia doing the same work by hand (reference)',
+  role: 'reference',
+  argv: [bun, here('./servers/elysia-same-work.ts')],
+}
+
 const fastify: StackSpec = {
   id: 'fastify',
   label: 'Fastify (Node)',
@@ -81,6 +90,7 @@ export const SCENARIOS: Scenario[] = [
       runtime('minimal', 'runtime, log+metrics+limiter off', 'minimal', 'variant', 'access log, metrics and limiter together'),
       bareElysia,
       bareElysiaWithId,
+      elysiaSameWork,
       fastify,
     ],
   },

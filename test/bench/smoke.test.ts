@@ -51,6 +51,8 @@ describe('bench (smoke)', () => {
       expect(report).toContain('| runtime (default config) |')
       expect(report).toContain('| bare Elysia + X-Request-Id (reference) |')
       expect(report).toContain('Against bare Elysia that also sets the X-Request-Id')
+      expect(report).toContain('| bare Elysia doing the same work by hand (reference) |')
+      expect(report).toContain("Against bare Elysia doing the pipeline route's work by hand")
     },
     TIMEOUT,
   )
