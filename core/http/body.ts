@@ -4,8 +4,9 @@
  *
  * A refused body does not fail the parse step: Elysia parses before any route hook runs, so a
  * parse error would skip the guard and cost the caller nothing. The parser answers a marker
- * instead and leaves the error on the request's context; the guard charges the caller first, then the marker fails
- * the body schema (or, on a route without one, `refusedBody` is thrown before the handler).
+ * instead and leaves the error on the request's context (`refusedBody`); the guard charges
+ * the caller first, then the marker fails the body schema (or, on a route without one, the
+ * error is thrown before the handler).
  */
 import { type AnyElysia, Elysia } from 'elysia'
 import { ScaleError } from '../errors.ts'
